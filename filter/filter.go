@@ -1,0 +1,237 @@
+package filter
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bits-and-blooms/bloom/v3"
+)
+
+// Sizing defaults and limits. See the package documentation, section Sizing.
+const (
+	// DefaultCapacity is the capacity used when New or Rebuild is given an
+	// expected count of 0 and nothing better is known.
+	DefaultCapacity = 1024
+	// DefaultFPRate is the false-positive target used when New is given a
+	// rate outside (0, 1).
+	DefaultFPRate = 0.001
+	// MinFPRate is the smallest false-positive target honoured; smaller
+	// targets are raised to it (it already needs k = 40 hash functions).
+	MinFPRate = 1e-12
+	// MaxBits is the largest filter, in bits (2 GiB of memory). New lowers
+	// the capacity so that the filter fits; ReadSnapshot refuses larger ones.
+	MaxBits = 1 << 34
+	// MaxCapacity is the largest capacity, in keys, New and Rebuild use and
+	// ReadSnapshot accepts.
+	MaxCapacity = 1 << 40
+)
+
+// Staleness thresholds for NeedsRebuild: the stale count must pass both
+// staleFraction of the count and staleFloor.
+const (
+	staleFraction = 0.10
+	staleFloor    = 128
+)
+
+// Filter is a bloom filter over key bytes (canonical contact keys, see
+// package normalize) that never forgets a key it was given: no false
+// negatives, also under concurrency and across rebuilds.
+//
+// A Filter is safe for concurrent use by any number of goroutines.
+// MayContain never blocks and never allocates; Add, NoteStale, Stats,
+// NeedsRebuild and WriteSnapshot briefly take an internal writer lock;
+// Rebuild does its long work outside that lock. The zero Filter is not
+// usable: create one with New or ReadSnapshot.
+type Filter struct {
+	// cur is the published state. Readers load it and use it without locks:
+	// everything it points to is immutable once published, except the
+	// atomic slots of its recent set.
+	cur atomic.Pointer[state]
+
+	fpRate float64 // fixed for the Filter's life
+
+	mu          sync.Mutex // guards the fields below and every write to cur
+	capacity    uint64     // keys the current bloom filter was sized for
+	count       uint64     // keys added (Adds of keys already reported present are not counted)
+	setBits     uint64     // exact popcount of cur.bf, taken when it was built
+	stale       uint64     // NoteStale total since the current filter was built
+	rebuilds    uint64
+	lastRebuild time.Time
+	pending     [][]byte // non-nil while a Rebuild runs: keys Added since it started
+	foldLimit   int      // recent-set size that triggers a fold; 0 = derived from m
+
+	// rebuildSem serializes Rebuild calls; a channel rather than a mutex so
+	// that a waiting Rebuild can give up when its context ends.
+	rebuildSem chan struct{}
+}
+
+// state is one immutable generation of the filter. bf is never written after
+// the state is published (bloom/v3 sets bits with a plain read-modify-write, so
+// writing a published filter could lose bits); keys added since bf was built
+// live in recent until the next fold.
+type state struct {
+	bf     *bloom.BloomFilter
+	recent *recentSet // nil when empty, so the common case costs one nil check
+}
+
+// New returns an empty Filter sized for expected keys at the false-positive
+// rate fpRate. expected 0 means DefaultCapacity; fpRate outside (0, 1) (or
+// NaN) means DefaultFPRate, and rates below MinFPRate are raised to it. The
+// capacity is lowered if the filter would exceed MaxBits.
+func New(expected uint, fpRate float64) *Filter {
+	if !(fpRate > 0 && fpRate < 1) {
+		fpRate = DefaultFPRate
+	}
+	fpRate = max(fpRate, MinFPRate)
+	f := &Filter{fpRate: fpRate, rebuildSem: make(chan struct{}, 1)}
+	capacity := f.capacityFor(uint64(expected))
+	f.capacity = capacity
+	f.cur.Store(&state{bf: f.newBloom(capacity)})
+	return f
+}
+
+// capacityFor turns a requested capacity into the one New and Rebuild use:
+// 0 means DefaultCapacity, and a capacity above MaxCapacity, or whose filter
+// would pass MaxBits, is lowered to the largest that fits.
+func (f *Filter) capacityFor(expected uint64) uint64 {
+	if expected == 0 {
+		expected = DefaultCapacity
+	}
+	bitsPerKey := -math.Log(f.fpRate) / (math.Ln2 * math.Ln2)
+	return min(expected, MaxCapacity, uint64(MaxBits/bitsPerKey))
+}
+
+// newBloom returns an empty bloom filter for capacity keys at f's rate.
+func (f *Filter) newBloom(capacity uint64) *bloom.BloomFilter {
+	return bloom.NewWithEstimates(uint(capacity), f.fpRate)
+}
+
+// MayContain reports whether key may have been added. false is certain: the
+// key was never added to this Filter (or to the source of its last rebuild).
+// true may be a false positive. It does not block, does not allocate, and does
+// not retain key.
+func (f *Filter) MayContain(key []byte) bool {
+	s := f.cur.Load()
+	return s.bf.Test(key) || (s.recent != nil && s.recent.contains(key))
+}
+
+// Add adds key. When Add returns, every MayContain(key) that starts afterwards
+// reports true, whatever Rebuild does concurrently. key is copied, not retained.
+// A key the filter already reports present (including a false positive) is
+// not added again and not counted.
+func (f *Filter) Add(key []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.pending != nil {
+		// A Rebuild is building a new filter: it must learn this key even
+		// if the current filter already reports it present.
+		f.pending = append(f.pending, append([]byte(nil), key...))
+	}
+	s := f.cur.Load()
+	if s.bf.Test(key) || (s.recent != nil && s.recent.contains(key)) {
+		return
+	}
+	f.count++
+	if s.recent == nil {
+		r := newRecentSet(f.foldLimitFor(s.bf))
+		r.insert(key)
+		f.cur.Store(&state{bf: s.bf, recent: r})
+		return
+	}
+	s.recent.insert(key)
+	if s.recent.full() {
+		f.foldLocked()
+	}
+}
+
+// foldLimitFor returns how many recent keys to collect before folding them
+// into a copy of bf. A fold copies all of bf, so bigger filters fold less
+// often: about one fold per 2^15 bits of filter (2 KiB copied per recent key),
+// between 1024 and 16384 keys.
+func (f *Filter) foldLimitFor(bf *bloom.BloomFilter) int {
+	if f.foldLimit > 0 {
+		return f.foldLimit
+	}
+	return int(min(max(bf.Cap()>>15, 1024), 16384))
+}
+
+// foldLocked publishes a new state whose bloom filter is a copy of the current
+// one with the recent keys added, and an empty recent set. f.mu must be held.
+func (f *Filter) foldLocked() {
+	s := f.cur.Load()
+	if s.recent == nil {
+		return
+	}
+	bf := s.bf.Copy()
+	s.recent.each(func(key []byte) { bf.Add(key) })
+	f.publishLocked(bf)
+}
+
+// publishLocked makes bf, complete and never to be written again, the
+// current filter with an empty recent set. f.mu must be held.
+func (f *Filter) publishLocked(bf *bloom.BloomFilter) {
+	f.setBits = uint64(bf.BitSet().Count())
+	f.cur.Store(&state{bf: bf})
+}
+
+// Stats is a point-in-time report on a Filter.
+//
+// It is a plain value, safe to copy and to use from any goroutine.
+type Stats struct {
+	Capacity        uint64    // keys the current filter was sized for
+	Count           uint64    // keys added (approximate: a key already reported present is not counted)
+	Bits            uint64    // m, the size of the bloom filter in bits
+	K               uint64    // number of hash functions
+	FillRatio       float64   // fraction of the m bits that are set (estimated for keys added since the last fold)
+	EstimatedFPRate float64   // FillRatio^K: the false-positive rate the filter has now
+	Rebuilds        uint64    // completed Rebuild calls
+	LastRebuild     time.Time // end of the last completed Rebuild; zero if none
+	Stale           uint64    // NoteStale total since the current filter was built
+}
+
+// Stats returns the Filter's current figures. It costs O(1): the fill ratio is
+// counted exactly whenever the bloom filter is rebuilt or folded (every few
+// thousand Adds) and estimated in between.
+func (f *Filter) Stats() Stats {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := f.cur.Load()
+	m, k := float64(s.bf.Cap()), float64(s.bf.K())
+	fill := float64(f.setBits) / m
+	if s.recent != nil {
+		// Each key not yet folded sets about k of the still-clear bits.
+		fill = 1 - (1-fill)*math.Exp(-k*float64(s.recent.len())/m)
+	}
+	return Stats{
+		Capacity:        f.capacity,
+		Count:           f.count,
+		Bits:            uint64(s.bf.Cap()),
+		K:               uint64(s.bf.K()),
+		FillRatio:       fill,
+		EstimatedFPRate: math.Pow(fill, k),
+		Rebuilds:        f.rebuilds,
+		LastRebuild:     f.lastRebuild,
+		Stale:           f.stale,
+	}
+}
+
+// NoteStale records n more keys whose bits are set but should not be: keys
+// removed from the source (unblocks, expiries) and confirmed false positives.
+// They count towards NeedsRebuild; a Rebuild clears them.
+func (f *Filter) NoteStale(n uint64) {
+	f.mu.Lock()
+	f.stale += n
+	f.mu.Unlock()
+}
+
+// NeedsRebuild reports whether the filter should be rebuilt: more keys were
+// added than it was sized for, or the stale count (see NoteStale) has passed
+// 10% of the count and at least 128.
+func (f *Filter) NeedsRebuild() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.count > f.capacity ||
+		f.stale > max(staleFloor, uint64(staleFraction*float64(f.count)))
+}

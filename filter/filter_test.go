@@ -1,0 +1,282 @@
+package filter
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/bits-and-blooms/bloom/v3"
+)
+
+// key returns the i-th test key in a namespace, shaped like a contact key.
+func key(ns string, i int) []byte {
+	return []byte("e:" + ns + strconv.Itoa(i) + "@example.com")
+}
+
+// mustContain fails the test for every key in [from, to) of ns that f
+// does not report present.
+func mustContain(t *testing.T, f *Filter, ns string, from, to int) {
+	t.Helper()
+	missed := 0
+	for i := from; i < to; i++ {
+		if !f.MayContain(key(ns, i)) {
+			if missed < 5 {
+				t.Errorf("MayContain(%q) = false after Add", key(ns, i))
+			}
+			missed++
+		}
+	}
+	if missed > 0 {
+		t.Fatalf("%d of %d added keys missed", missed, to-from)
+	}
+}
+
+func TestNewSizing(t *testing.T) {
+	tests := []struct {
+		name         string
+		expected     uint
+		fpRate       float64
+		wantCapacity uint64
+		wantFP       float64 // the rate the bloom filter must be sized with
+	}{
+		{"1M at 0.1%", 1_000_000, 0.001, 1_000_000, 0.001},
+		{"10k at 1%", 10_000, 0.01, 10_000, 0.01},
+		{"zero expected", 0, 0.01, DefaultCapacity, 0.01},
+		{"zero rate", 5000, 0, 5000, DefaultFPRate},
+		{"rate one", 5000, 1, 5000, DefaultFPRate},
+		{"negative rate", 5000, -0.5, 5000, DefaultFPRate},
+		{"NaN rate", 5000, math.NaN(), 5000, DefaultFPRate},
+		{"tiny rate", 5000, 1e-30, 5000, MinFPRate},
+		{"capped by MaxBits", 1 << 31, 0.001, uint64(MaxBits / (-math.Log(0.001) / (math.Ln2 * math.Ln2))), 0.001},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.wantCapacity > 1<<28 {
+				// Only the sizing arithmetic; building a 2 GiB filter is not the point.
+				f := &Filter{fpRate: tt.fpRate}
+				if got := f.capacityFor(uint64(tt.expected)); got != tt.wantCapacity {
+					t.Fatalf("capacityFor(%d) = %d, want %d", tt.expected, got, tt.wantCapacity)
+				}
+				m, _ := bloom.EstimateParameters(uint(tt.wantCapacity), tt.fpRate)
+				if m > MaxBits {
+					t.Fatalf("capped capacity %d still needs m = %d > MaxBits", tt.wantCapacity, m)
+				}
+				return
+			}
+			st := New(tt.expected, tt.fpRate).Stats()
+			m, k := bloom.EstimateParameters(uint(tt.wantCapacity), tt.wantFP)
+			want := Stats{Capacity: tt.wantCapacity, Bits: uint64(m), K: uint64(k), FillRatio: 0, EstimatedFPRate: 0}
+			if st != want {
+				t.Fatalf("Stats() = %+v, want %+v", st, want)
+			}
+		})
+	}
+}
+
+func TestAddMayContain(t *testing.T) {
+	for _, foldLimit := range []int{0, 1, 7, 100} {
+		t.Run(fmt.Sprintf("foldLimit=%d", foldLimit), func(t *testing.T) {
+			f := New(2000, 0.001)
+			f.foldLimit = foldLimit
+			if f.MayContain(key("a", 0)) {
+				t.Fatal("empty filter reports a key present")
+			}
+			for i := range 1000 {
+				f.Add(key("a", i))
+				if !f.MayContain(key("a", i)) {
+					t.Fatalf("MayContain(%q) = false right after Add", key("a", i))
+				}
+			}
+			mustContain(t, f, "a", 0, 1000)
+			st := f.Stats()
+			// A false positive among the 1000 is skipped, not counted.
+			if st.Count > 1000 || st.Count < 995 {
+				t.Fatalf("Count = %d after 1000 distinct Adds", st.Count)
+			}
+			for i := range 1000 { // again: nothing new
+				f.Add(key("a", i))
+			}
+			if got := f.Stats().Count; got != st.Count {
+				t.Fatalf("Count went from %d to %d on re-adding the same keys", st.Count, got)
+			}
+		})
+	}
+}
+
+func TestEmptyAndBinaryKeys(t *testing.T) {
+	f := New(100, 0.01)
+	keys := [][]byte{nil, {0}, {0, 0}, {0xff, 0, 0xfe}, make([]byte, 1000)}
+	for _, k := range keys {
+		f.Add(k)
+	}
+	for _, k := range keys {
+		if !f.MayContain(k) {
+			t.Errorf("MayContain(%x) = false after Add", k)
+		}
+	}
+}
+
+func TestAddDoesNotRetainKey(t *testing.T) {
+	f := New(100, 0.01)
+	f.foldLimit = 1000 // keep the key in the recent set, which copies it
+	buf := []byte("e:ann@example.com")
+	f.Add(buf)
+	copy(buf, "e:bob@example.com")
+	if !f.MayContain([]byte("e:ann@example.com")) {
+		t.Fatal("key lost after the caller reused its buffer")
+	}
+}
+
+// TestFalsePositiveRate measures the false-positive rate of full filters and
+// checks it against the target and against Stats' estimate.
+func TestFalsePositiveRate(t *testing.T) {
+	tests := []struct {
+		n      int
+		fpRate float64
+		probes int
+	}{
+		{50_000, 0.01, 200_000},
+		{50_000, 0.001, 400_000},
+		{20_000, 0.05, 100_000},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("n=%d,p=%g", tt.n, tt.fpRate), func(t *testing.T) {
+			f := New(uint(tt.n), tt.fpRate)
+			for i := range tt.n {
+				f.Add(key("in", i))
+			}
+			fp := 0
+			for i := range tt.probes {
+				if f.MayContain(key("out", i)) {
+					fp++
+				}
+			}
+			measured := float64(fp) / float64(tt.probes)
+			// bloom/v3 rounds m and k up, so the real rate sits a little below
+			// the target; allow for that and for sampling noise.
+			if measured > 1.3*tt.fpRate || measured < 0.5*tt.fpRate {
+				t.Errorf("measured false-positive rate %.5f, target %g", measured, tt.fpRate)
+			}
+			st := f.Stats()
+			if math.Abs(st.EstimatedFPRate-measured) > 0.3*tt.fpRate {
+				t.Errorf("Stats().EstimatedFPRate = %.5f, measured %.5f", st.EstimatedFPRate, measured)
+			}
+			if st.FillRatio < 0.4 || st.FillRatio > 0.6 {
+				t.Errorf("FillRatio = %.3f for a filter filled to capacity, want about 0.5", st.FillRatio)
+			}
+		})
+	}
+}
+
+// TestStatsFill checks that the fill estimated between folds agrees with the
+// exact fill counted at the fold.
+func TestStatsFill(t *testing.T) {
+	f := New(10_000, 0.01)
+	f.foldLimit = 5000
+	for i := range 4999 {
+		f.Add(key("k", i))
+	}
+	if f.cur.Load().recent == nil {
+		t.Fatal("keys were folded before the limit")
+	}
+	estimated := f.Stats().FillRatio
+	f.Add(key("k", 4999)) // reaches the limit: folds
+	s := f.cur.Load()
+	if s.recent != nil {
+		t.Fatal("no fold at the limit")
+	}
+	exact := float64(s.bf.BitSet().Count()) / float64(s.bf.Cap())
+	if got := f.Stats().FillRatio; got != exact {
+		t.Fatalf("FillRatio after fold = %v, popcount says %v", got, exact)
+	}
+	if math.Abs(estimated-exact) > 0.01 {
+		t.Fatalf("estimated FillRatio %.4f before the fold, exact %.4f after", estimated, exact)
+	}
+}
+
+func TestNeedsRebuild(t *testing.T) {
+	tests := []struct {
+		name     string
+		capacity uint
+		adds     int
+		stale    uint64
+		want     bool
+	}{
+		{"empty", 1000, 0, 0, false},
+		{"at capacity", 1000, 1000, 0, false},
+		{"over capacity", 1000, 1100, 0, true},
+		{"stale under floor", 100_000, 1000, staleFloor, false},
+		{"stale over floor, small count", 100_000, 1000, staleFloor + 1, true},
+		{"stale under 10%", 100_000, 10_000, 999, false},
+		{"stale over 10%", 100_000, 10_000, 1010, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := New(tt.capacity, 1e-6) // low rate: no false positives in the count
+			for i := range tt.adds {
+				f.Add(key("k", i))
+			}
+			f.NoteStale(tt.stale)
+			if got := f.NeedsRebuild(); got != tt.want {
+				t.Fatalf("NeedsRebuild() = %v with %+v, want %v", got, f.Stats(), tt.want)
+			}
+		})
+	}
+}
+
+// TestConcurrentAddMayContain runs writers and readers together (under -race
+// this also checks that no published bloom filter is ever written). Every
+// key a writer has finished adding must be found by every reader.
+func TestConcurrentAddMayContain(t *testing.T) {
+	const writers, readers, perWriter = 4, 4, 3000
+	f := New(writers*perWriter/2, 0.01) // goes over capacity: fine, just fuller
+	f.foldLimit = 64
+	var done [writers]atomic.Int64 // keys [0, done[w]) of writer w have been added
+	var misses atomic.Int64
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range perWriter {
+				f.Add(key(strconv.Itoa(w)+"-", i))
+				done[w].Store(int64(i + 1))
+			}
+		})
+	}
+	stop := make(chan struct{})
+	var rg sync.WaitGroup
+	for r := range readers {
+		rg.Go(func() {
+			rnd := rand.New(rand.NewPCG(uint64(r), 1))
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				w := rnd.IntN(writers)
+				n := done[w].Load()
+				if n == 0 {
+					continue
+				}
+				for _, i := range []int64{n - 1, rnd.Int64N(n)} {
+					if !f.MayContain(key(strconv.Itoa(w)+"-", int(i))) {
+						misses.Add(1)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	rg.Wait()
+	if n := misses.Load(); n > 0 {
+		t.Fatalf("%d checks missed a key whose Add had returned", n)
+	}
+	for w := range writers {
+		mustContain(t, f, strconv.Itoa(w)+"-", 0, perWriter)
+	}
+}
