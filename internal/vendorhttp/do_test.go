@@ -1,0 +1,165 @@
+package vendorhttp_test
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/sendguard/sendguard/internal/memnet"
+	"github.com/sendguard/sendguard/internal/vendorhttp"
+)
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	cases := []struct {
+		in           string
+		d            time.Duration
+		inFlight, ok bool
+	}{
+		{"5", 5 * time.Second, false, true},
+		{" 0 ", 0, false, true},
+		{"-1", 0, true, true},
+		{"-7", 0, true, true},
+		{"Thu, 02 Jan 2025 03:04:35 GMT", 30 * time.Second, false, true},
+		{"Thu, 02 Jan 2025 03:00:00 GMT", 0, false, true},
+		{"", 0, false, false},
+		{"soon", 0, false, false},
+		{"1.5", 0, false, false},
+	}
+	for _, c := range cases {
+		d, inFlight, ok := vendorhttp.ParseRetryAfter(c.in, now)
+		if d != c.d || inFlight != c.inFlight || ok != c.ok {
+			t.Errorf("ParseRetryAfter(%q) = %v %v %v; want %v %v %v", c.in, d, inFlight, ok, c.d, c.inFlight, c.ok)
+		}
+	}
+}
+
+func TestParseResetSeconds(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	for in, want := range map[string]time.Duration{"0": 0, "42": 42 * time.Second, "1700000010": 10 * time.Second} {
+		if d, ok := vendorhttp.ParseResetSeconds(in, now); !ok || d != want {
+			t.Errorf("ParseResetSeconds(%q) = %v %v, want %v", in, d, ok, want)
+		}
+	}
+	for _, in := range []string{"", "x", "-3"} {
+		if _, ok := vendorhttp.ParseResetSeconds(in, now); ok {
+			t.Errorf("ParseResetSeconds(%q) ok", in)
+		}
+	}
+}
+
+func TestCheckToken(t *testing.T) {
+	if err := vendorhttp.CheckToken("ocx_live_abc123"); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"", "a b", "a\r\nX-Evil: 1", "tök"} {
+		err := vendorhttp.CheckToken(bad)
+		if !errors.Is(err, vendorhttp.ErrTokenInvalid) {
+			t.Errorf("CheckToken(%q) = %v", bad, err)
+		}
+		if bad != "" && strings.Contains(err.Error(), bad) {
+			t.Errorf("error text contains the token")
+		}
+	}
+}
+
+func TestParseBaseURL(t *testing.T) {
+	if got, err := vendorhttp.ParseBaseURL("", "https://api.example/"); err != nil || got != "https://api.example" {
+		t.Fatalf("default: %q %v", got, err)
+	}
+	if got, err := vendorhttp.ParseBaseURL("http://h:8/prefix/", ""); err != nil || got != "http://h:8/prefix" {
+		t.Fatalf("prefix: %q %v", got, err)
+	}
+	for _, bad := range []string{"ftp://h", "/relative", "http://h/?q=1", "http://u:p@h", "http://h/#f", "http://%zz"} {
+		if _, err := vendorhttp.ParseBaseURL(bad, ""); err == nil {
+			t.Errorf("ParseBaseURL(%q) accepted", bad)
+		}
+	}
+}
+
+func TestSnippet(t *testing.T) {
+	if got := vendorhttp.Snippet([]byte(" <html>\x00oops\n</html> ")); got != "<html>oops</html>" {
+		t.Fatalf("Snippet = %q", got)
+	}
+	long := vendorhttp.Snippet([]byte(strings.Repeat("é", 300)))
+	if !strings.HasSuffix(long, "…") || len(long) > 205 || strings.ContainsRune(long, '\uFFFD') {
+		t.Fatalf("long snippet = %q", long)
+	}
+}
+
+func TestDo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var gotAuth, gotCT, gotAccept string
+		ln := memnet.Listen("do")
+		srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: http.HandlerFunc(
+			func(w http.ResponseWriter, r *http.Request) {
+				gotAuth, gotCT, gotAccept = r.Header.Get("Authorization"), r.Header.Get("Content-Type"), r.Header.Get("Accept")
+				switch r.URL.Path {
+				case "/big":
+					io.WriteString(w, strings.Repeat("x", 100))
+				case "/err":
+					w.WriteHeader(500)
+					io.WriteString(w, strings.Repeat("e", 100))
+				case "/slow":
+					time.Sleep(time.Minute)
+				case "/cut":
+					w.Header().Set("Content-Length", "50")
+					io.WriteString(w, `{"a":`)
+					w.(http.Flusher).Flush()
+					panic(http.ErrAbortHandler)
+				default:
+					b, _ := io.ReadAll(r.Body)
+					w.Write(b)
+				}
+			})}}
+		srv.Start()
+		defer srv.Close()
+		tr := &http.Transport{DialContext: ln.DialContext}
+		defer tr.CloseIdleConnections()
+		client := &http.Client{Transport: tr}
+		req := vendorhttp.Request{Method: "POST", URL: srv.URL + "/echo", Token: "tok", Body: []byte(`{"a":1}`), MaxBody: 50, Timeout: 10 * time.Second}
+
+		resp, err := vendorhttp.Do(t.Context(), client, req)
+		if err != nil || resp.Status != 200 || string(resp.Body) != `{"a":1}` || resp.TooLarge {
+			t.Fatalf("echo: %+v %v", resp, err)
+		}
+		if gotAuth != "Bearer tok" || gotCT != "application/json" || gotAccept != "application/json" {
+			t.Fatalf("headers: %q %q %q", gotAuth, gotCT, gotAccept)
+		}
+
+		req.Method, req.Body, req.URL = "GET", nil, srv.URL+"/big"
+		resp, err = vendorhttp.Do(t.Context(), client, req)
+		if err != nil || !resp.TooLarge || len(resp.Body) != 50 {
+			t.Fatalf("big: TooLarge=%v len=%d err=%v", resp.TooLarge, len(resp.Body), err)
+		}
+		if gotCT != "" {
+			t.Fatalf("GET sent Content-Type %q", gotCT)
+		}
+
+		req.URL, req.MaxBody = srv.URL+"/err", 1<<20
+		resp, err = vendorhttp.Do(t.Context(), client, req)
+		if err != nil || resp.Status != 500 || len(resp.Body) != 100 {
+			t.Fatalf("err body: %+v %v", resp, err)
+		}
+
+		req.URL = srv.URL + "/cut"
+		if _, err = vendorhttp.Do(t.Context(), client, req); !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Fatalf("cut body: %v", err)
+		}
+
+		req.URL = srv.URL + "/slow"
+		start := time.Now()
+		_, err = vendorhttp.Do(t.Context(), client, req)
+		if err == nil || time.Since(start) != 10*time.Second {
+			t.Fatalf("slow: err=%v after %v, want a timeout after 10s", err, time.Since(start))
+		}
+		if strings.Contains(err.Error(), "tok") {
+			t.Fatalf("error contains the token: %v", err)
+		}
+	})
+}
