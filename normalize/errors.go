@@ -15,7 +15,7 @@ var ErrInvalid = errors.New("normalize: invalid recipient")
 // The input is personal data: the error text quotes it for the caller, who
 // must redact it before logging (see [Redact]).
 type InvalidError struct {
-	Input  string // the raw input, as given
+	Input  string // the raw input, as given (its first MaxInputLen bytes if longer)
 	Kind   Kind   // the kind it was read as; 0 if no kind fits at all
 	Reason string // why it was rejected, e.g. "domain has no dot"
 }
@@ -31,3 +31,15 @@ func (e *InvalidError) Error() string {
 
 // Is reports whether target is [ErrInvalid].
 func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
+
+const tooLongReason = "longer than 1024 bytes"
+
+// invalid returns an *InvalidError for raw. Input longer than MaxInputLen
+// keeps only its first MaxInputLen bytes, so that an error never holds (or
+// prints) an unbounded string.
+func invalid(raw string, k Kind, reason string) *InvalidError {
+	if len(raw) > MaxInputLen {
+		raw = raw[:MaxInputLen]
+	}
+	return &InvalidError{Input: raw, Kind: k, Reason: reason}
+}
