@@ -1,0 +1,218 @@
+package normalize_test
+
+import (
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/nyaruka/phonenumbers"
+	"github.com/sendguard/sendguard/normalize"
+)
+
+// phoneBase is a real number from libphonenumber's metadata: a calling
+// code, a national significant number, and the region it belongs to.
+type phoneBase struct {
+	region string
+	cc     string
+	nsn    string
+	ndd    string // the region's national (trunk) prefix, "" if none
+}
+
+// exampleBases returns libphonenumber's example numbers of every type for
+// every supported region, and for the non-geographic calling codes.
+func exampleBases(t *testing.T) []phoneBase {
+	t.Helper()
+	types := []phonenumbers.PhoneNumberType{
+		phonenumbers.FIXED_LINE, phonenumbers.MOBILE, phonenumbers.TOLL_FREE,
+		phonenumbers.PREMIUM_RATE, phonenumbers.SHARED_COST, phonenumbers.VOIP,
+		phonenumbers.PERSONAL_NUMBER, phonenumbers.PAGER, phonenumbers.UAN,
+		phonenumbers.VOICEMAIL,
+	}
+	var regions []string
+	for r := range phonenumbers.GetSupportedRegions() {
+		regions = append(regions, r)
+	}
+	slices.Sort(regions) // deterministic order for a seeded generator
+	var bases []phoneBase
+	add := func(region string, num *phonenumbers.PhoneNumber) {
+		if num == nil {
+			return
+		}
+		bases = append(bases, phoneBase{
+			region: region,
+			cc:     strconv.Itoa(int(num.GetCountryCode())),
+			nsn:    phonenumbers.GetNationalSignificantNumber(num),
+			ndd:    phonenumbers.GetNddPrefixForRegion(region, true),
+		})
+	}
+	for _, r := range regions {
+		for _, typ := range types {
+			add(r, phonenumbers.GetExampleNumberForType(r, typ))
+		}
+	}
+	var codes []int
+	for cc := range phonenumbers.GetSupportedGlobalNetworkCallingCodes() {
+		codes = append(codes, cc)
+	}
+	slices.Sort(codes)
+	for _, cc := range codes {
+		add("001", phonenumbers.GetExampleNumberForNonGeoEntity(cc))
+	}
+	return bases
+}
+
+// variant writes one test input from b: mostly strict-E.164-shaped
+// strings (the only ones the fast path may take), with the mutations that
+// trip libphonenumber's rewriting: trunk prefixes after the calling code,
+// carrier codes, mobile tokens, wrong lengths, random digits.
+func variant(rng *rand.Rand, b phoneBase) string {
+	digits := func(n int) string {
+		var sb strings.Builder
+		for range n {
+			sb.WriteByte(byte('0' + rng.IntN(10)))
+		}
+		return sb.String()
+	}
+	nsn := []byte(b.nsn)
+	switch rng.IntN(12) {
+	case 0, 1: // the number itself
+	case 2, 3: // same shape, other digits: mutate up to three places
+		for range 1 + rng.IntN(3) {
+			nsn[rng.IntN(len(nsn))] = byte('0' + rng.IntN(10))
+		}
+	case 4: // another first digit
+		nsn[0] = byte('0' + rng.IntN(10))
+	case 5: // the trunk prefix written after the calling code: +44 0 20…
+		ndd := b.ndd
+		if ndd == "" {
+			ndd = "0"
+		}
+		nsn = append([]byte(ndd), nsn...)
+	case 6: // carrier codes, mobile tokens, doubled prefixes
+		prefixes := []string{"0", "00", "1", "8", "9", "15", "90", "01", "021", "0xx", "1001", "180020", "19", "06"}
+		nsn = append([]byte(prefixes[rng.IntN(len(prefixes))]), nsn...)
+	case 7: // Argentina-style "15" after the area code
+		i := 2 + rng.IntN(3)
+		if i < len(nsn) {
+			nsn = slices.Concat(nsn[:i], []byte("15"), nsn[i:])
+		}
+	case 8: // one digit too many or too few
+		if rng.IntN(2) == 0 && len(nsn) > 1 {
+			i := rng.IntN(len(nsn))
+			nsn = slices.Delete(nsn, i, i+1)
+		} else {
+			nsn = append(nsn, byte('0'+rng.IntN(10)))
+		}
+	case 9: // random digits of a random length
+		nsn = []byte(digits(1 + rng.IntN(15)))
+	case 10: // a random calling-code-like start
+		return "+" + digits(1+rng.IntN(3)) + string(nsn)
+	case 11: // human formatting of the trunk form: full path only
+		return "+" + b.cc + " (0)" + string(nsn[:1]) + " " + string(nsn[1:])
+	}
+	return "+" + b.cc + string(nsn)
+}
+
+// TestNormalizer_Phone_fastPathMatchesFullPath is the proof the fast path
+// owes: on more than 100,000 generated numbers from every region
+// libphonenumber knows, whenever the E.164 fast path accepts an input, the
+// full libphonenumber path returns exactly that input as the key.
+func TestNormalizer_Phone_fastPathMatchesFullPath(t *testing.T) {
+	const total = 120_000
+	bases := exampleBases(t)
+	var ns []*normalize.Normalizer
+	for _, r := range []string{"US", "GB", "DE", "IT", "AR", "BR", "JP", "MG"} {
+		ns = append(ns, newNormalizer(t, normalize.WithRegion(r), normalize.WithMemoSize(0)))
+	}
+	rng := rand.New(rand.NewPCG(2024, 5))
+	var (
+		fast, unchanged, rewritten, rejected int
+		fastRegions                          = map[string]bool{}
+		rewrittenRegions                     = map[string]bool{}
+	)
+	for i := range total {
+		b := bases[rng.IntN(len(bases))]
+		raw := variant(rng, b)
+		n := ns[i%len(ns)]
+		isFast := n.FastPhone(raw)
+		v, reason := n.SlowPhone(raw)
+		switch {
+		case reason != "":
+			rejected++
+		case v == raw:
+			unchanged++
+		default:
+			rewritten++
+			rewrittenRegions[b.region] = true
+		}
+		if !isFast {
+			continue
+		}
+		fast++
+		fastRegions[b.region] = true
+		if reason != "" || v != raw {
+			t.Fatalf("region %s, default %s: fast path keeps %q, full path gives %q (%s)", b.region, n.Region(), raw, v, reason)
+		}
+		// The public method agrees, and the key reads back as itself.
+		if c, err := n.Phone(raw); err != nil || c.Value != raw {
+			t.Fatalf("Phone(%q) = %v, %v", raw, c, err)
+		}
+	}
+	t.Logf("%d inputs from %d example numbers: %d fast (%d regions), %d unchanged by the full path, %d rewritten (%d regions), %d rejected",
+		total, len(bases), fast, len(fastRegions), unchanged, rewritten, len(rewrittenRegions), rejected)
+	// The test must have exercised both sides broadly.
+	if len(fastRegions) < 30 {
+		t.Errorf("fast path taken for numbers of only %d regions", len(fastRegions))
+	}
+	if rewritten < 1000 || len(rewrittenRegions) < 30 {
+		t.Errorf("only %d rewritten inputs (%d regions): trunk-prefix cases are not exercised", rewritten, len(rewrittenRegions))
+	}
+	// And the fast path must be worth having: most inputs the full path
+	// keeps unchanged are recognised without it.
+	if fast*10 < unchanged*8 {
+		t.Errorf("fast path took %d of %d canonical inputs", fast, unchanged)
+	}
+}
+
+// TestNormalizer_Phone_trunkPrefixCases lists the cases the fast path must
+// leave to the full path, and the ones it may take.
+func TestNormalizer_Phone_trunkPrefixCases(t *testing.T) {
+	n := newNormalizer(t)
+	tests := []struct {
+		raw, want string
+		fast      bool
+	}{
+		{"+4402071838750", "+442071838750", false}, // +44 (0)20…
+		{"+442071838750", "+442071838750", true},
+		{"+390669821234", "+390669821234", true},     // Italy keeps its 0
+		{"+3306 12345678", "", false},                // not strict E.164
+		{"+33612345678", "+33612345678", true},       // France
+		{"+330612345678", "+33612345678", false},     // France with trunk 0
+		{"+491512345678", "+491512345678", true},     // Germany
+		{"+4901512345678", "+491512345678", false},   // Germany with trunk 0
+		{"+5491123456789", "+5491123456789", true},   // Argentina mobile
+		{"+54111523456789", "+5491123456789", false}, // Argentina 11 15…
+		{"+12015550123", "+12015550123", true},
+		{"+112015550123", "+12015550123", false}, // NANP trunk 1
+		{"+74951234567", "+74951234567", true},   // Russia, Moscow
+		{"+784951234567", "+74951234567", false}, // Russia with trunk 8
+		{"+78123456789", "+78123456789", false},  // St Petersburg: 812 starts like the trunk 8
+		{"+378812345", "+3780549812345", false},  // San Marino 6-digit form
+		{"+2612345678", "+261202345678", false},  // Madagascar 7-digit form
+		{"+80012345678", "+80012345678", true},   // international freephone
+	}
+	for _, tt := range tests {
+		if got := n.FastPhone(tt.raw); got != tt.fast {
+			t.Errorf("FastPhone(%q) = %v, want %v", tt.raw, got, tt.fast)
+		}
+		if tt.want == "" {
+			continue
+		}
+		c, err := n.Phone(tt.raw)
+		if err != nil || c.Value != tt.want {
+			t.Errorf("Phone(%q) = %q, %v; want %q", tt.raw, c.Value, err, tt.want)
+		}
+	}
+}
