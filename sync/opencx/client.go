@@ -74,19 +74,19 @@ type Config struct {
 //
 // A Client is safe for concurrent use by multiple goroutines.
 type Client struct {
-	base, token  string
-	hc           *http.Client
-	pacer        *vendorhttp.Pacer
-	pageSize     int
-	pageParam    string
-	timeout      time.Duration
-	maxBody      int64
-	log          *slog.Logger
-	requests     atomic.Uint64
-	rateLimited  atomic.Uint64
-	failed       atomic.Uint64
-	rejected     atomic.Uint64
-	waited       atomic.Int64
+	base, token string
+	hc          *http.Client
+	pacer       *vendorhttp.Pacer
+	pageSize    int
+	pageParam   string
+	timeout     time.Duration
+	maxBody     int64
+	log         *slog.Logger
+	requests    atomic.Uint64
+	rateLimited atomic.Uint64
+	failed      atomic.Uint64
+	rejected    atomic.Uint64
+	waited      atomic.Int64
 }
 
 // New returns a Client for cfg. It returns an error if the token is missing

@@ -46,4 +46,3 @@ func ValidDomain(d string) bool {
 	tld := d[strings.LastIndexByte(d, '.')+1:]
 	return strings.ContainsFunc(tld, func(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' })
 }
-

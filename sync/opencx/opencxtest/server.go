@@ -500,4 +500,3 @@ func (s *Server) list(r *vendorfake.Request) vendorfake.Response {
 	b, _ := json.Marshal(out)
 	return vendorfake.Response{Status: http.StatusOK, Body: b}
 }
-

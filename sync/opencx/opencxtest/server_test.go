@@ -147,7 +147,7 @@ func TestServer_ListShape(t *testing.T) {
 		}
 		a := call(t, srv, "GET", "/blocklist/contacts?page=2", "", "")
 		var page struct {
-			Data []map[string]any `json:"data"`
+			Data                    []map[string]any `json:"data"`
 			Total, Page, TotalPages int
 		}
 		if err := json.Unmarshal([]byte(a.body), &page); err != nil {
