@@ -76,11 +76,13 @@ type report struct {
 	Server   *recorder // nil with an external server
 }
 
-// blocks are the demo's blocklist: what is blocked and why.
-var blocks = []struct{ recipient, reason string }{
-	{"Ann Example <ann@example.com>", "unsubscribed"},
-	{"*.example.net", "company asked for no email"},
-	{"jane.doe@gmail.com", "marked as spam"},
+// demoBlocks returns the demo's blocklist: what is blocked and why.
+func demoBlocks() []struct{ recipient, reason string } {
+	return []struct{ recipient, reason string }{
+		{"Ann Example <ann@example.com>", "unsubscribed"},
+		{"*.example.net", "company asked for no email"},
+		{"jane.doe@gmail.com", "marked as spam"},
+	}
 }
 
 // gone is the address the in-process server does not know: its hard
@@ -145,7 +147,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (*report, error) {
 	defer func() { _ = g.Close() }()
 	fmt.Fprintf(stdout, "guard: Badger store in %s, provider folding on\n", dir)
 
-	for _, b := range blocks {
+	for _, b := range demoBlocks() {
 		v, err := g.Block(ctx, b.recipient, b.reason)
 		if err != nil {
 			return nil, fmt.Errorf("block %q: %w", b.recipient, err)
