@@ -2,6 +2,7 @@ package filter
 
 import (
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,15 +53,19 @@ type Filter struct {
 
 	fpRate float64 // fixed for the Filter's life
 
-	mu          sync.Mutex // guards the fields below and every write to cur
-	capacity    uint64     // keys the current bloom filter was sized for
-	count       uint64     // keys added (Adds of keys already reported present are not counted)
-	setBits     uint64     // exact popcount of cur.bf, taken when it was built
-	stale       uint64     // NoteStale total since the current filter was built
-	rebuilds    uint64
-	lastRebuild time.Time
-	pending     [][]byte // non-nil while a Rebuild runs: keys Added since it started
-	foldLimit   int      // recent-set size that triggers a fold; 0 = derived from m
+	mu       sync.Mutex // guards the fields below and every write to cur
+	capacity uint64     // keys the current bloom filter was sized for
+	count    uint64     // keys added (Adds of keys already reported present are not counted)
+	// The fill ratio is known exactly when a filter is built by Rebuild or
+	// read from a snapshot (setBits bits set at count countAtSetBits) and
+	// estimated from the keys added since: counting bits is O(m).
+	setBits        uint64
+	countAtSetBits uint64
+	stale          uint64 // NoteStale total since the current filter was built
+	rebuilds       uint64
+	lastRebuild    time.Time
+	pending        [][]byte // non-nil while a Rebuild runs: keys Added since it started
+	foldLimit      int      // recent-set size that triggers a fold; 0 = derived from m
 
 	// rebuildSem serializes Rebuild calls; a channel rather than a mutex so
 	// that a waiting Rebuild can give up when its context ends.
@@ -72,8 +77,8 @@ type Filter struct {
 // writing a published filter could lose bits); keys added since bf was built
 // live in recent until the next fold.
 type state struct {
-	bf     *bloom.BloomFilter
-	recent *recentSet // nil when empty, so the common case costs one nil check
+	bf     bloom.BloomFilter // by value: one pointer fewer to chase in MayContain
+	recent *recentSet        // nil when empty, so the common case costs one nil check
 }
 
 // New returns an empty Filter sized for expected keys at the false-positive
@@ -88,7 +93,7 @@ func New(expected uint, fpRate float64) *Filter {
 	f := &Filter{fpRate: fpRate, rebuildSem: make(chan struct{}, 1)}
 	capacity := f.capacityFor(uint64(expected))
 	f.capacity = capacity
-	f.cur.Store(&state{bf: f.newBloom(capacity)})
+	f.cur.Store(&state{bf: *f.newBloom(capacity)})
 	return f
 }
 
@@ -135,7 +140,7 @@ func (f *Filter) Add(key []byte) {
 	}
 	f.count++
 	if s.recent == nil {
-		r := newRecentSet(f.foldLimitFor(s.bf))
+		r := newRecentSet(f.foldLimitFor(&s.bf))
 		r.insert(key)
 		f.cur.Store(&state{bf: s.bf, recent: r})
 		return
@@ -164,16 +169,11 @@ func (f *Filter) foldLocked() {
 	if s.recent == nil {
 		return
 	}
-	bf := s.bf.Copy()
+	// A plain copy of the words: bf.Copy() would zero a new bitset and OR
+	// the old one into it, twice the memory traffic.
+	bf := bloom.FromWithM(slices.Clone(s.bf.BitSet().Words()), s.bf.Cap(), s.bf.K())
 	s.recent.each(func(key []byte) { bf.Add(key) })
-	f.publishLocked(bf)
-}
-
-// publishLocked makes bf, complete and never to be written again, the
-// current filter with an empty recent set. f.mu must be held.
-func (f *Filter) publishLocked(bf *bloom.BloomFilter) {
-	f.setBits = uint64(bf.BitSet().Count())
-	f.cur.Store(&state{bf: bf})
+	f.cur.Store(&state{bf: *bf})
 }
 
 // Stats is a point-in-time report on a Filter.
@@ -184,7 +184,7 @@ type Stats struct {
 	Count           uint64    // keys added (approximate: a key already reported present is not counted)
 	Bits            uint64    // m, the size of the bloom filter in bits
 	K               uint64    // number of hash functions
-	FillRatio       float64   // fraction of the m bits that are set (estimated for keys added since the last fold)
+	FillRatio       float64   // fraction of the m bits that are set (exact after Rebuild, estimated for keys added since)
 	EstimatedFPRate float64   // FillRatio^K: the false-positive rate the filter has now
 	Rebuilds        uint64    // completed Rebuild calls
 	LastRebuild     time.Time // end of the last completed Rebuild; zero if none
@@ -192,17 +192,19 @@ type Stats struct {
 }
 
 // Stats returns the Filter's current figures. It costs O(1): the fill ratio is
-// counted exactly whenever the bloom filter is rebuilt or folded (every few
-// thousand Adds) and estimated in between.
+// counted exactly when the bloom filter is rebuilt or read from a snapshot, and
+// estimated from the keys added since (within a fraction of a percent for
+// filters of thousands of bits or more).
 func (f *Filter) Stats() Stats {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	s := f.cur.Load()
 	m, k := float64(s.bf.Cap()), float64(s.bf.K())
+	// Each key added since the bits were counted set about k bits, each
+	// still clear with probability 1 - fill.
 	fill := float64(f.setBits) / m
-	if s.recent != nil {
-		// Each key not yet folded sets about k of the still-clear bits.
-		fill = 1 - (1-fill)*math.Exp(-k*float64(s.recent.len())/m)
+	if added := f.count - f.countAtSetBits; added > 0 {
+		fill = 1 - (1-fill)*math.Exp(-k*float64(added)/m)
 	}
 	return Stats{
 		Capacity:        f.capacity,

@@ -2,6 +2,7 @@ package filter
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -172,29 +173,40 @@ func TestFalsePositiveRate(t *testing.T) {
 	}
 }
 
-// TestStatsFill checks that the fill estimated between folds agrees with the
-// exact fill counted at the fold.
+// TestStatsFill checks the fill ratio Stats estimates from the count against
+// the bits actually set, and that Rebuild and WriteSnapshot make it exact.
 func TestStatsFill(t *testing.T) {
 	f := New(10_000, 0.01)
-	f.foldLimit = 5000
-	for i := range 4999 {
-		f.Add(key("k", i))
+	f.foldLimit = 100
+	exact := func() float64 {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.foldLocked()
+		bf := f.cur.Load().bf
+		return float64(bf.BitSet().Count()) / float64(bf.Cap())
 	}
-	if f.cur.Load().recent == nil {
-		t.Fatal("keys were folded before the limit")
+	for _, n := range []int{100, 1000, 5000, 10_000} {
+		for i := range n {
+			f.Add(key("k", i))
+		}
+		if got, want := f.Stats().FillRatio, exact(); math.Abs(got-want) > 0.01 {
+			t.Errorf("after %d keys: estimated FillRatio %.4f, bits say %.4f", n, got, want)
+		}
 	}
-	estimated := f.Stats().FillRatio
-	f.Add(key("k", 4999)) // reaches the limit: folds
-	s := f.cur.Load()
-	if s.recent != nil {
-		t.Fatal("no fold at the limit")
+	if err := f.Rebuild(t.Context(), 20_000, keysSource("k", 0, 10_000)); err != nil {
+		t.Fatal(err)
 	}
-	exact := float64(s.bf.BitSet().Count()) / float64(s.bf.Cap())
-	if got := f.Stats().FillRatio; got != exact {
-		t.Fatalf("FillRatio after fold = %v, popcount says %v", got, exact)
+	if got, want := f.Stats().FillRatio, exact(); got != want {
+		t.Errorf("after Rebuild: FillRatio %v, bits say %v", got, want)
 	}
-	if math.Abs(estimated-exact) > 0.01 {
-		t.Fatalf("estimated FillRatio %.4f before the fold, exact %.4f after", estimated, exact)
+	for i := range 500 {
+		f.Add(key("more", i))
+	}
+	if _, err := f.WriteSnapshot(io.Discard, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := f.Stats().FillRatio, exact(); got != want {
+		t.Errorf("after WriteSnapshot: FillRatio %v, bits say %v", got, want)
 	}
 }
 

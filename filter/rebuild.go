@@ -80,9 +80,10 @@ func (f *Filter) Rebuild(ctx context.Context, expected uint, src KeySource) erro
 	}
 	f.pending = nil
 	swapped = true
-	f.publishLocked(bf)
+	f.cur.Store(&state{bf: *bf})
 	f.capacity = capacity
 	f.count = count
+	f.setBits, f.countAtSetBits = uint64(bf.BitSet().Count()), count
 	f.stale -= staleBefore // what was noted during the build may be in bf
 	f.rebuilds++
 	f.lastRebuild = time.Now()

@@ -140,14 +140,14 @@ func TestRebuildFailureKeepsOldFilter(t *testing.T) {
 				f.Add(key("k", i))
 			}
 			before := f.Stats()
-			oldBF := f.cur.Load().bf
+			oldBits := f.cur.Load().bf.BitSet()
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
 			err := f.Rebuild(ctx, 1000, tt.src(cancel))
 			if !errors.Is(err, tt.wantErr) || !strings.HasPrefix(err.Error(), "filter: rebuild: ") {
 				t.Fatalf("Rebuild() = %v, want an error wrapping %v", err, tt.wantErr)
 			}
-			if f.cur.Load().bf != oldBF || f.Stats() != before {
+			if f.cur.Load().bf.BitSet() != oldBits || f.Stats() != before {
 				t.Fatalf("failed Rebuild changed the filter: %+v, was %+v", f.Stats(), before)
 			}
 			if f.pending != nil {

@@ -65,9 +65,6 @@ func (r *recentSet) insert(key []byte) {
 // full reports whether the set has reached its limit. Writer only.
 func (r *recentSet) full() bool { return r.n >= r.limit }
 
-// len returns the number of keys. Writer only.
-func (r *recentSet) len() int { return r.n }
-
 // each calls fn for every key. Writer only.
 func (r *recentSet) each(fn func(key []byte)) {
 	for i := range r.slots {

@@ -150,15 +150,21 @@ func (f *Filter) WriteSnapshot(w io.Writer, stamp []byte) (int64, error) {
 	}
 	f.mu.Lock()
 	f.foldLocked()
-	bf := f.cur.Load().bf
+	bf := &f.cur.Load().bf
 	m, k := uint64(bf.Cap()), uint64(bf.K())
 	h := header{
 		m: m, k: k, count: f.count, capacity: f.capacity, fpRate: f.fpRate,
-		setBits: f.setBits, stale: f.stale, rebuilds: f.rebuilds,
+		stale: f.stale, rebuilds: f.rebuilds,
 		probe: probe(m, k), stampLen: uint32(len(stamp)),
 	}
 	if !f.lastRebuild.IsZero() {
 		h.lastRebuild = f.lastRebuild.UnixNano()
+	}
+	f.mu.Unlock()
+	h.setBits = uint64(bf.BitSet().Count()) // O(m): outside the lock
+	f.mu.Lock()
+	if f.cur.Load().bf.BitSet() == bf.BitSet() { // not folded or rebuilt since: the count is bf's
+		f.setBits, f.countAtSetBits = h.setBits, h.count
 	}
 	f.mu.Unlock()
 
@@ -266,10 +272,10 @@ func ReadSnapshot(r io.Reader) (f *Filter, stamp []byte, err error) {
 	}
 
 	f = &Filter{
-		fpRate:     h.fpRate,
-		capacity:   h.capacity,
-		count:      h.count,
-		setBits:    h.setBits,
+		fpRate:   h.fpRate,
+		capacity: h.capacity,
+		count:    h.count,
+		setBits:  h.setBits, countAtSetBits: h.count,
 		stale:      h.stale,
 		rebuilds:   h.rebuilds,
 		rebuildSem: make(chan struct{}, 1),
@@ -277,12 +283,13 @@ func ReadSnapshot(r io.Reader) (f *Filter, stamp []byte, err error) {
 	if h.lastRebuild != 0 {
 		f.lastRebuild = time.Unix(0, h.lastRebuild)
 	}
-	f.cur.Store(&state{bf: bloom.FromWithM(words, uint(h.m), uint(h.k))})
+	f.cur.Store(&state{bf: *bloom.FromWithM(words, uint(h.m), uint(h.k))})
 	return f, stamp, nil
 }
 
 // readWords reads n little-endian words from r in chunks, so that the memory
-// it takes grows with the bytes r actually delivers, not with n.
+// it takes grows with the bytes r actually delivers (at most twice as much),
+// not with n.
 func readWords(r io.Reader, n uint64) ([]uint64, error) {
 	buf := make([]byte, min(n*8, chunkBytes))
 	words := make([]uint64, 0, min(n, chunkBytes/8))
@@ -290,6 +297,13 @@ func readWords(r io.Reader, n uint64) ([]uint64, error) {
 		c := min(left*8, chunkBytes)
 		if _, err := io.ReadFull(r, buf[:c]); err != nil {
 			return nil, err
+		}
+		if uint64(cap(words)-len(words)) < c/8 {
+			// Double, capped at n: append would grow large slices by
+			// 1.25 at a time and copy the payload many times over.
+			grown := make([]uint64, len(words), min(n, 2*uint64(cap(words))))
+			copy(grown, words)
+			words = grown
 		}
 		for b := buf[:c]; len(b) > 0; b = b[8:] {
 			words = append(words, binary.LittleEndian.Uint64(b))
