@@ -1,0 +1,143 @@
+// Package sync is sendguard's replication engine: it keeps a guard's
+// blocklist in agreement with vendor blocklists (OpenCX and Ocamba Hood),
+// in both directions, so that a block made anywhere ends up everywhere.
+//
+// The package is named like the standard library's sync because it is
+// sendguard's sync. Importers alias it:
+//
+//	import blocksync "github.com/sendguard/sendguard/sync"
+//
+// and inside it the standard library's package is imported as gosync.
+//
+// # Overview
+//
+// An [Engine] joins a [Guard] (a *guard.Guard), its store and a list of
+// [Remote]s. [NewOpenCX] and [NewOcamba] adapt the vendor clients of
+// packages sync/opencx and sync/ocamba:
+//
+//	cx, _ := opencx.New(opencx.Config{Token: cxToken})
+//	oc, _ := ocamba.New(ocamba.Config{Token: ocToken})
+//	e, err := blocksync.New(g, []blocksync.Remote{
+//		blocksync.NewOpenCX(cx, blocksync.OpenCXOptions{}),
+//		blocksync.NewOcamba(oc, blocksync.OcambaOptions{}),
+//	}, blocksync.WithLogger(log))
+//	...
+//	err = e.Run(ctx) // until ctx is done
+//
+// For each remote the engine makes passes. A pass pushes, then pulls:
+//
+//   - Push reads the store's change log after the remote's offset (the
+//     consumer "remote/<name>") and delivers the block records the remote
+//     accepts ([Remote.Accepts]). It never echoes a block to the remote it
+//     came from (Record.Source), pushes blocks pulled from other remotes
+//     unless [WithMirror](false), honours Record.Target (a retried dead
+//     letter is for one consumer only), and skips a block whose contact is
+//     no longer blocked locally. The offset moves past a record only once
+//     the remote has acknowledged it, or once it is in the dead letters.
+//   - Pull fetches the remote's list page by page and applies new blocks
+//     through the guard ([Guard.BlockContact], with the remote's name as
+//     source and its creation time), so the guard's filter learns them; the
+//     values go through the guard's normalizer, and those that are not
+//     contacts are counted and logged (redacted). A pulled block lands in
+//     the change log like any other, which is how it reaches the other
+//     remotes.
+//
+// # Unblocks and tombstones
+//
+// Neither vendor documents an unblock endpoint, so a local unblock stays
+// local. The store keeps a tombstone (the unblock's time); a later pull of
+// the same, still listed, contact does not re-block it if the remote
+// created its entry at or before the unblock, and does if after. The same
+// holds for a block the engine pushed with an expiry (vendors keep none):
+// once it has expired locally, the remote's copy is not applied again.
+// Such contacts are counted in [RemoteStats].StillListed so that an
+// operator can remove them at the vendor. To know which contacts a remote
+// lists, the engine remembers every contact it pushed to or pulled from
+// it, with the remote's id when there is one.
+//
+// # Delivery, retries and errors
+//
+// Delivery is at least once. Each remote call is one attempt (the vendor
+// clients pace themselves at the vendors' documented limits); the engine
+// retries. A [Temporary] failure (network error, timeout, 408, 429, 5xx) is
+// retried after a capped, jittered exponential backoff ([WithBackoff]) that
+// a success resets, never shorter than the remote's Retry-After; a 429 for
+// too many requests in flight waits only a short backoff. A retryable
+// failure never drops a record: the pass waits, or ends with ctx and
+// leaves the record pending. A [Permanent] failure (400 and other 4xx, a
+// value the remote refuses) moves the record to the remote's dead letters
+// with the remote's message, and the queue moves on; storage's
+// RetryDeadLetters re-queues them for that remote alone. A 2xx whose body
+// is unreadable means the vendor carried the request out: it is
+// acknowledged.
+//
+// [Unauthorized] failures (401, 403) are configuration errors — a bad
+// token, a missing scope — that would fail every record alike. They are
+// therefore not dead-lettered: the remote's pass stops, every record stays
+// pending, the error is reported ([RemoteReport].Err, [RemoteStats]
+// LastError; errors.Is(err, [ErrUnauthorized])), and [Engine.Run] tries
+// again after its backoff.
+//
+// A push that failed after the remote may have received it (a timeout, a
+// reset, a 5xx; not a 429) is sent again: neither vendor documents an
+// idempotency key, so this can create a duplicate entry. Such attempts are
+// counted as Resent, an upper bound; entries that a pull finds listed
+// twice under different ids are counted as Duplicates.
+//
+// A pull page that fails is retried the same way; a permanent failure
+// (an answer that breaks the schema) is retried [WithPermanentRetries]
+// times before the pull gives up until the next pass. Context errors mean
+// shutdown and are never logged or reported as failures by [Engine.Run].
+//
+// # Remotes
+//
+// OpenCX ([OpenCX]) takes emails matching its documented pattern (other
+// emails are dead-lettered with that reason) and domains, sent in batches
+// of consecutive domain records with the same reason; phone numbers are
+// not pushed. Its pull is a full scan, page by page to total_pages.
+//
+// Ocamba Hood ([Ocamba]) takes E.164 phone numbers and emails. It echoes a
+// created contact masked ("* * * …"), so the engine keeps the returned id.
+// Its pull is incremental: entries created since the last watermark minus
+// an overlap ([OcambaOptions].Overlap, 5 minutes by default, for clock skew
+// and entries landing in the same second), sorted by create_time, asked
+// with real values (read_gdpr_fields=true), deduplicated by id. A masked
+// value never becomes a key: if its id is one the engine pushed, the entry
+// is known; otherwise it is counted in SkippedMasked (once) and logged.
+//
+// # Run, SyncOnce and Stats
+//
+// [Engine.Run] runs one goroutine per remote until ctx is done: a full
+// pass at once and every interval ([WithInterval], with jitter), a push as
+// soon as the guard reports a local change, so that a local block reaches
+// the vendor within about a second when the pace allows (a long pull
+// pushes between its pages). [Engine.SyncOnce] makes one full pass per
+// remote and reports, per remote, what was pushed, pulled, skipped,
+// dead-lettered and is still pending. [Engine.Stats] reports each remote's
+// offset lag, pending records, dead letters, requests and 429s, contacts
+// still listed after a local unblock, and its last success and error.
+//
+// # Durable state
+//
+// Offsets and dead letters are the store's (consumer "remote/<name>");
+// everything else the engine keeps in the store's meta space under
+// "sync/<name>/": the pull watermark, the remote ids seen, the contacts
+// the remote lists, the contacts still listed after a local unblock, and
+// masked entries already counted. Nothing is kept in memory that a restart
+// would need: a killed process resumes from the stored offset.
+//
+// # Logging
+//
+// Nothing is logged unless [WithLogger] is given. Tokens are never logged
+// (the vendor clients keep them out of their errors); recipients are
+// logged only through normalize.Contact and normalize.Redacted, which
+// redact them. Repeated failures are logged at most every 30 seconds per
+// remote.
+//
+// # Concurrency
+//
+// An [Engine] is safe for concurrent use. Passes of one remote are
+// serialized, so [Engine.SyncOnce] may run while [Engine.Run] does; the
+// remotes' passes run in parallel. The engine owns the goroutines it
+// starts and has stopped them all when Run or SyncOnce returns.
+package sync

@@ -1,0 +1,396 @@
+package sync
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	gosync "sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/sendguard/sendguard/guard"
+	"github.com/sendguard/sendguard/normalize"
+	"github.com/sendguard/sendguard/storage"
+)
+
+// Guard is what the engine needs of a guard: *guard.Guard implements it.
+// Blocks pulled from remotes go through BlockContact so that the guard's
+// filter learns them. Implementations must be safe for concurrent use.
+type Guard interface {
+	// BlockContact blocks a canonical contact (see guard.Guard.BlockContact)
+	// and reports whether anything changed.
+	BlockContact(ctx context.Context, c normalize.Contact, original, reason string, opts ...guard.BlockOption) (added bool, err error)
+	// Normalizer returns the normalizer that makes the guard's keys.
+	Normalizer() *normalize.Normalizer
+	// Changes returns a channel closed at the next local change.
+	Changes() <-chan struct{}
+}
+
+var _ Guard = (*guard.Guard)(nil)
+
+// Store is what the engine needs of the guard's store: *storage.Store
+// implements it. The engine reads the change log, keeps one offset and
+// one dead-letter queue per remote (consumer "remote/<name>"), reads
+// entries and tombstones, and keeps its remote state in the meta space
+// under "sync/<name>/". Implementations must be safe for concurrent use.
+type Store interface {
+	ReadLog(ctx context.Context, after uint64, limit int) ([]storage.Record, error)
+	LastSeq(ctx context.Context) (uint64, error)
+	Offset(ctx context.Context, consumer string) (uint64, error)
+	SetOffset(ctx context.Context, consumer string, seq uint64) error
+	AddDeadLetter(ctx context.Context, consumer string, r storage.Record, reason string) error
+	DeadLetters(ctx context.Context, consumer string) ([]storage.DeadLetter, error)
+	Get(ctx context.Context, c normalize.Contact) (storage.Entry, bool, error)
+	Tombstone(ctx context.Context, c normalize.Contact) (time.Time, bool, error)
+	GetMeta(ctx context.Context, key string) ([]byte, bool, error)
+	PutMeta(ctx context.Context, key string, val []byte) error
+	DeleteMeta(ctx context.Context, key string) error
+	ScanMeta(ctx context.Context, prefix string, fn func(key string, val []byte) error) error
+}
+
+var _ Store = (*storage.Store)(nil)
+
+// ErrRunning is returned by [Engine.Run] when the engine is already running.
+var ErrRunning = errors.New("sync: engine already running")
+
+// Consumer returns the change-log consumer name of the remote called name:
+// "remote/<name>". Its offset and dead letters in the store are under that
+// name.
+func Consumer(name string) string { return "remote/" + name }
+
+// Engine keeps a guard's blocklist in agreement with remote blocklists:
+// it pushes the store's change log to each remote and pulls each remote's
+// list into the guard. See the package documentation.
+//
+// An Engine is safe for concurrent use by multiple goroutines: Stats may be
+// called at any time, and SyncOnce while Run is running (the passes of one
+// remote are serialized).
+type Engine struct {
+	g       Guard
+	st      Store
+	o       options
+	remotes []*remoteState
+	names   map[string]bool
+	running atomic.Bool
+}
+
+// New returns an engine that syncs g with remotes. The store is the
+// guard's (g's Store method) unless [WithStore] gives one. New starts
+// nothing: call [Engine.Run] or [Engine.SyncOnce]. The engine does not own
+// g nor the remotes; close the guard only after Run has returned.
+//
+// New returns an error if a remote's name is empty, not made of letters,
+// digits, '.', '_' and '-', or used twice, or if an option is out of range.
+func New(g Guard, remotes []Remote, opts ...Option) (*Engine, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if g == nil {
+		return nil, errors.New("sync: nil guard")
+	}
+	if o.store == nil {
+		if gs, ok := g.(interface{ Store() *storage.Store }); ok && gs.Store() != nil {
+			o.store = gs.Store()
+		} else {
+			return nil, errors.New("sync: no store: the guard has none and WithStore was not given")
+		}
+	}
+	switch {
+	case o.interval <= 0:
+		return nil, fmt.Errorf("sync: interval %v is not positive", o.interval)
+	case o.jitter < 0 || o.jitter > 0.5:
+		return nil, fmt.Errorf("sync: jitter %v is not within [0, 0.5]", o.jitter)
+	case o.batch <= 0:
+		return nil, fmt.Errorf("sync: batch size %d is not positive", o.batch)
+	case o.boBase <= 0 || o.boMax < o.boBase:
+		return nil, fmt.Errorf("sync: backoff base %v and max %v: want 0 < base <= max", o.boBase, o.boMax)
+	case o.permanentRetries < 0:
+		return nil, fmt.Errorf("sync: permanent retries %d is negative", o.permanentRetries)
+	}
+	if !o.seeded {
+		var b [8]byte
+		_, _ = crand.Read(b[:]) // never fails on supported platforms
+		o.seed = binary.LittleEndian.Uint64(b[:])
+	}
+	e := &Engine{g: g, st: o.store, o: o, names: make(map[string]bool, len(remotes))}
+	for i, r := range remotes {
+		if r == nil {
+			return nil, fmt.Errorf("sync: remote %d is nil", i)
+		}
+		name := r.Name()
+		if !validName(name) {
+			return nil, fmt.Errorf("sync: remote name %q: want 1 to 64 letters, digits, '.', '_' or '-'", name)
+		}
+		if e.names[name] {
+			return nil, fmt.Errorf("sync: remote name %q used twice", name)
+		}
+		e.names[name] = true
+		e.remotes = append(e.remotes, &remoteState{
+			r:        r,
+			name:     name,
+			consumer: Consumer(name),
+			meta:     meta{st: o.store, prefix: "sync/" + name + "/"},
+			bo:       backoff{base: o.boBase, max: o.boMax},
+			rnd:      rand.New(rand.NewPCG(o.seed, uint64(i))),
+			log:      o.log.With(slog.String("remote", name)),
+			errLog:   rate.Sometimes{First: 1, Interval: o.errorLogInterval},
+		})
+	}
+	return e, nil
+}
+
+func validName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// remoteState is one remote's engine-side state.
+type remoteState struct {
+	r        Remote
+	name     string
+	consumer string
+	meta     meta
+	log      *slog.Logger
+	errLog   rate.Sometimes
+
+	passMu gosync.Mutex // serializes passes
+
+	boMu gosync.Mutex // guards bo and rnd
+	bo   backoff
+	rnd  *rand.Rand
+
+	totals [numCounters]atomic.Int64
+
+	mu          gosync.Mutex // guards the fields below
+	lastSuccess time.Time
+	lastError   string
+	lastErrorAt time.Time
+}
+
+// Run syncs every remote until ctx is done: one goroutine per remote, which
+// Run starts and waits for. Each makes a full pass (push, then pull) at
+// once and then every interval (with jitter), and a push as soon as the
+// guard reports a local change, so that a local block reaches the remote
+// within about a second when the remote's pace allows. A failed pass is
+// retried after a backoff.
+//
+// Run returns nil once ctx is done and every goroutine has stopped: ending
+// ctx is how to stop it, not a failure. It returns [ErrRunning] at once if
+// the engine is already running.
+func (e *Engine) Run(ctx context.Context) error {
+	if !e.running.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	defer e.running.Store(false)
+	var wg gosync.WaitGroup
+	for _, rs := range e.remotes {
+		wg.Go(func() { e.loop(ctx, rs) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// loop is one remote's goroutine under Run.
+func (e *Engine) loop(ctx context.Context, rs *remoteState) {
+	full := true
+	var next time.Time // when the next full pass is due
+	for {
+		changes := e.g.Changes()
+		if full {
+			next = time.Now().Add(e.interval(rs))
+		}
+		var t tally
+		err := e.pass(ctx, rs, full, &t)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			// Retry the whole pass after a backoff; local changes wait.
+			if !e.sleep(ctx, rs.backoffFor(classify(err))) {
+				return
+			}
+			full = true
+			continue
+		}
+		timer := time.NewTimer(time.Until(next))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-timer.C:
+			full = true
+		case <-changes:
+			timer.Stop()
+			full = false
+		}
+	}
+}
+
+// interval returns the configured interval with jitter.
+func (e *Engine) interval(rs *remoteState) time.Duration {
+	if e.o.jitter == 0 {
+		return e.o.interval
+	}
+	rs.boMu.Lock()
+	f := 1 + e.o.jitter*(2*rs.rnd.Float64()-1)
+	rs.boMu.Unlock()
+	return time.Duration(float64(e.o.interval) * f)
+}
+
+// SyncOnce makes one full pass per remote, all remotes in parallel: it
+// pushes every pending record (retrying temporary failures with backoff)
+// and then pulls the remote's list. It returns when every remote is done
+// or ctx is done; a remote that is cut short keeps its undelivered records
+// pending for the next pass.
+//
+// The report has one entry per remote, in the order given to [New]. The
+// error joins the remotes' errors (each also in its [RemoteReport]), among
+// them a context error for a remote that ctx cut short.
+func (e *Engine) SyncOnce(ctx context.Context) (Report, error) {
+	rep := Report{Remotes: make([]RemoteReport, len(e.remotes))}
+	var wg gosync.WaitGroup
+	for i, rs := range e.remotes {
+		wg.Go(func() {
+			var t tally
+			err := e.pass(ctx, rs, true, &t)
+			rr := RemoteReport{Remote: rs.name, Counts: t.counts(), Err: err}
+			// Count what is left even when ctx has ended: it is cheap and
+			// bounded by the log, and it is what the caller needs to know.
+			pctx := context.WithoutCancel(ctx)
+			if off, oerr := e.st.Offset(pctx, rs.consumer); oerr == nil {
+				rr.Pending, oerr = e.pending(pctx, rs, off)
+				if oerr != nil && rr.Err == nil {
+					rr.Err = oerr
+				}
+			} else if rr.Err == nil {
+				rr.Err = oerr
+			}
+			rep.Remotes[i] = rr
+		})
+	}
+	wg.Wait()
+	var errs []error
+	for _, rr := range rep.Remotes {
+		if rr.Err != nil {
+			errs = append(errs, fmt.Errorf("sync: %s: %w", rr.Remote, rr.Err))
+		}
+	}
+	return rep, errors.Join(errs...)
+}
+
+// pass makes one pass for rs: a push, then (if full) a pull.
+func (e *Engine) pass(ctx context.Context, rs *remoteState, full bool, t *tally) error {
+	rs.passMu.Lock()
+	defer rs.passMu.Unlock()
+	t.rs = rs
+	start := time.Now()
+	err := e.push(ctx, rs, t)
+	if err == nil && full {
+		err = e.pull(ctx, rs, t)
+	}
+	switch {
+	case err == nil:
+		rs.mu.Lock()
+		rs.lastSuccess = time.Now()
+		rs.mu.Unlock()
+		rs.log.LogAttrs(ctx, slog.LevelDebug, "sync: pass done", slog.Bool("pull", full),
+			slog.Duration("took", time.Since(start)), slog.Any("counts", t.counts()))
+	case ctx.Err() != nil:
+		// shutdown, not a failure
+	default:
+		e.noteFailure(rs, err)
+	}
+	return err
+}
+
+// noteFailure records err as rs's last error and logs it (rate-limited).
+func (e *Engine) noteFailure(rs *remoteState, err error) {
+	rs.mu.Lock()
+	rs.lastError = err.Error()
+	rs.lastErrorAt = time.Now()
+	rs.mu.Unlock()
+	rs.errLog.Do(func() {
+		rs.log.Warn("sync: remote failed", slog.String("class", classify(err).Class.String()), slog.Any("err", err))
+	})
+}
+
+// sleep waits d or until ctx is done. It reports false, at once, if ctx is
+// done or ends before d has passed (no point waiting past the deadline).
+func (e *Engine) sleep(ctx context.Context, d time.Duration) bool {
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
+		return false
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// backoffFor returns the wait before retrying after re.
+func (rs *remoteState) backoffFor(re *RemoteError) time.Duration {
+	rs.boMu.Lock()
+	defer rs.boMu.Unlock()
+	var d time.Duration
+	if re.WaitInFlight {
+		d = rs.bo.short(rs.rnd)
+	} else {
+		d = rs.bo.next(rs.rnd)
+	}
+	return max(d, re.RetryAfter)
+}
+
+func (rs *remoteState) resetBackoff() {
+	rs.boMu.Lock()
+	rs.bo.reset()
+	rs.boMu.Unlock()
+}
+
+// backoff is capped exponential backoff with jitter. Not safe for
+// concurrent use.
+type backoff struct {
+	n         int
+	base, max time.Duration
+}
+
+// next returns a random wait in [d/2, d] with d = min(base·2ⁿ, max) and
+// counts a failure.
+func (b *backoff) next(r *rand.Rand) time.Duration {
+	d := b.max
+	if b.n < 40 {
+		if x := b.base << b.n; x > 0 && x < b.max {
+			d = x
+		}
+	}
+	b.n++
+	return jitter(r, d)
+}
+
+// short returns a random wait in [base/2, base], without counting a
+// failure.
+func (b *backoff) short(r *rand.Rand) time.Duration { return jitter(r, b.base) }
+
+func (b *backoff) reset() { b.n = 0 }
+
+func jitter(r *rand.Rand, d time.Duration) time.Duration {
+	half := d / 2
+	return half + time.Duration(r.Int64N(int64(d-half)+1))
+}

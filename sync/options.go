@@ -1,0 +1,101 @@
+package sync
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Defaults of the engine's options.
+const (
+	DefaultInterval    = time.Minute
+	DefaultJitter      = 0.1
+	DefaultBatchSize   = 256
+	DefaultBackoffBase = time.Second
+	DefaultBackoffMax  = 5 * time.Minute
+)
+
+// Option configures [New].
+type Option func(*options)
+
+type options struct {
+	interval         time.Duration
+	jitter           float64
+	batch            int
+	boBase, boMax    time.Duration
+	mirror           bool
+	log              *slog.Logger
+	store            Store
+	seed             uint64
+	seeded           bool
+	permanentRetries int
+	errorLogInterval time.Duration
+}
+
+func defaultOptions() options {
+	return options{
+		interval:         DefaultInterval,
+		jitter:           DefaultJitter,
+		batch:            DefaultBatchSize,
+		boBase:           DefaultBackoffBase,
+		boMax:            DefaultBackoffMax,
+		mirror:           true,
+		log:              slog.New(slog.DiscardHandler),
+		permanentRetries: 2,
+		errorLogInterval: 30 * time.Second,
+	}
+}
+
+// WithInterval sets how often [Engine.Run] makes a full pass (push and
+// pull) per remote when nothing wakes it earlier; local changes wake a push
+// at once. The default value is 1 minute.
+func WithInterval(d time.Duration) Option { return func(o *options) { o.interval = d } }
+
+// WithJitter sets the spread of the interval, as a fraction: each wait is
+// the interval times a random factor in [1-j, 1+j], so that passes of
+// several engines do not line up. 0 disables it; values above 0.5 are an
+// error. The default value is 0.1.
+func WithJitter(j float64) Option { return func(o *options) { o.jitter = j } }
+
+// WithBatchSize sets how many change-log records are read at once. The
+// default value is 256.
+func WithBatchSize(n int) Option { return func(o *options) { o.batch = n } }
+
+// WithBackoff sets the retry backoff after a temporary failure: the n-th
+// consecutive failure waits a random time between half and all of
+// min(base·2ⁿ⁻¹, max), and at least what the remote asked (Retry-After).
+// A success resets it. The default values are 1s and 5 minutes.
+func WithBackoff(base, max time.Duration) Option {
+	return func(o *options) { o.boBase, o.boMax = base, max }
+}
+
+// WithMirror sets whether blocks pulled from one remote are pushed to the
+// others. Blocks are never pushed back to the remote they came from. The
+// default value is true.
+func WithMirror(on bool) Option { return func(o *options) { o.mirror = on } }
+
+// WithLogger sets the logger. The engine logs failures at Warn (repeated
+// ones at most every 30s per remote), dead letters and skipped masked
+// entries at Warn, and each pass at Debug. Recipients are always redacted
+// and tokens never logged. The default discards everything.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) {
+		if l != nil {
+			o.log = l
+		}
+	}
+}
+
+// WithStore sets the store the engine keeps its offsets, dead letters and
+// remote state in. It must be the store the guard writes to. The default is
+// the guard's own (its Store method).
+func WithStore(s Store) Option { return func(o *options) { o.store = s } }
+
+// WithSeed seeds the engine's random jitter, for reproducible tests. The
+// default is a random seed.
+func WithSeed(seed uint64) Option { return func(o *options) { o.seed, o.seeded = seed, true } }
+
+// WithPermanentRetries sets how many more times a page of a pull is asked
+// for after a permanent failure (a malformed answer) before the pull is
+// given up until the next pass. Pushed records are never retried after a
+// permanent failure: they go to the dead letters. The default value is 2.
+func WithPermanentRetries(n int) Option { return func(o *options) { o.permanentRetries = n } }

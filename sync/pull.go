@@ -1,0 +1,249 @@
+package sync
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/sendguard/sendguard/guard"
+	"github.com/sendguard/sendguard/normalize"
+)
+
+// pullRun is the state of one pull.
+type pullRun struct {
+	seen  map[string]struct{} // remote ids met in this pull
+	byKey map[string]string   // contact key → remote id met in this pull
+}
+
+// pull fetches rs's list page by page and applies new blocks through the
+// guard. After each page it stores the page's watermark, and pushes at
+// once if a local change happened meanwhile (a long full scan must not
+// hold local blocks back).
+func (e *Engine) pull(ctx context.Context, rs *remoteState, t *tally) error {
+	since, _, err := rs.meta.get(ctx, metaPull)
+	if err != nil {
+		return err
+	}
+	cur := Cursor{Page: 1, Since: since, State: since}
+	run := pullRun{seen: make(map[string]struct{}), byKey: make(map[string]string)}
+	changes := e.g.Changes()
+	for {
+		var page Page
+		err := e.retry(ctx, rs, t, func() error {
+			var err error
+			page, err = rs.r.Pull(ctx, cur)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("pull page %d: %w", cur.Page, err)
+		}
+		for i := range page.Blocks {
+			if err := e.apply(ctx, rs, t, &run, &page.Blocks[i]); err != nil {
+				return err
+			}
+		}
+		if page.State != nil && !bytes.Equal(page.State, cur.State) {
+			if err := rs.meta.put(ctx, metaPull, page.State); err != nil {
+				return err
+			}
+		}
+		if !page.More {
+			return nil
+		}
+		cur.Page++
+		cur.State = page.State
+		select {
+		case <-changes:
+			changes = e.g.Changes()
+			if err := e.push(ctx, rs, t); err != nil {
+				return err
+			}
+		default:
+		}
+	}
+}
+
+// retry calls op until it succeeds, waiting rs's backoff after each
+// failure. It gives up on ctx ending, an Unauthorized failure, more than
+// the configured number of consecutive permanent failures, or a wait that
+// would pass ctx's deadline.
+func (e *Engine) retry(ctx context.Context, rs *remoteState, t *tally, op func() error) error {
+	perm := 0
+	for {
+		err := op()
+		if err == nil {
+			rs.resetBackoff()
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		re := classify(err)
+		switch re.Class {
+		case Unauthorized:
+			return err
+		case Permanent:
+			if perm++; perm > e.o.permanentRetries {
+				return err
+			}
+		}
+		t.add(cRetries, 1)
+		e.noteFailure(rs, err)
+		if !e.sleep(ctx, rs.backoffFor(re)) {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("giving up before the deadline: %w", err)
+		}
+	}
+}
+
+// apply applies one remote entry.
+func (e *Engine) apply(ctx context.Context, rs *remoteState, t *tally, run *pullRun, b *RemoteBlock) error {
+	if b.ID != "" {
+		if _, dup := run.seen[b.ID]; dup {
+			return nil // met again in this pull (the list moved under the pages)
+		}
+		run.seen[b.ID] = struct{}{}
+		key, known, err := rs.meta.get(ctx, metaID+b.ID)
+		if err != nil {
+			return err
+		}
+		if known {
+			// Pushed by us or applied before: nothing to do.
+			if len(key) > 0 {
+				run.byKey[string(key)] = b.ID
+			}
+			return nil
+		}
+	}
+	if b.Masked {
+		return e.skipMasked(ctx, rs, t, b)
+	}
+	c, err := e.normalize(b)
+	if err != nil {
+		t.add(cInvalid, 1)
+		rs.log.LogAttrs(ctx, slog.LevelWarn, "sync: remote entry is not a contact",
+			slog.String("id", b.ID), slog.Any("value", normalize.Redacted(b.Value)), slog.Any("err", err))
+		if b.ID != "" {
+			return rs.meta.put(ctx, metaID+b.ID, nil) // counted once
+		}
+		return nil
+	}
+	key := string(c.Key())
+	old, listed, err := rs.meta.listing(ctx, key)
+	if err != nil {
+		return err
+	}
+	if b.ID != "" {
+		if prev, ok := run.byKey[key]; ok && prev != b.ID || !ok && listed && old.id != "" && old.id != b.ID {
+			t.add(cDuplicates, 1)
+		}
+		run.byKey[key] = b.ID
+	}
+	l := listing{expiresAt: old.expiresAt, id: b.ID}
+	if l.id == "" {
+		l.id = old.id
+	}
+	unblockedAt, unblocked, echo, err := e.unblockedAt(ctx, c, b, old, listed)
+	if err != nil {
+		return err
+	}
+	switch {
+	case unblocked && (b.CreatedAt.IsZero() || !b.CreatedAt.After(unblockedAt)):
+		// Unblocked here after the remote listed it: the operator's
+		// unblock stands; the remote's copy is counted for removal.
+		t.add(cSkippedUnblocked, 1)
+		if err := rs.meta.markStale(ctx, key, unblockedAt); err != nil {
+			return err
+		}
+	case echo:
+		// Our own push of an expiring block: applying it would make the
+		// local block permanent.
+	default:
+		reason := b.Reason
+		if reason == "" {
+			reason = "listed by " + rs.name
+		}
+		opts := []guard.BlockOption{guard.WithSource(rs.name)}
+		if !b.CreatedAt.IsZero() {
+			opts = append(opts, guard.WithCreatedAt(b.CreatedAt))
+		}
+		added, err := e.g.BlockContact(ctx, c, b.Value, reason, opts...)
+		switch {
+		case errors.Is(err, normalize.ErrInvalid):
+			t.add(cInvalid, 1)
+		case err != nil:
+			return err
+		case added:
+			t.add(cPulled, 1)
+			rs.log.LogAttrs(ctx, slog.LevelDebug, "sync: pulled block", slog.Any("contact", c))
+			if err := rs.meta.clearStale(ctx, key); err != nil {
+				return err
+			}
+		}
+	}
+	if err := rs.meta.putListing(ctx, key, l, old, listed); err != nil {
+		return err
+	}
+	if b.ID != "" {
+		return rs.meta.put(ctx, metaID+b.ID, []byte(key))
+	}
+	return nil
+}
+
+// unblockedAt says whether c is unblocked locally, and since when: a
+// tombstone (a local unblock), or an expired block the engine pushed. echo
+// reports that b is, as far as the engine can tell, its own push of an
+// expiring block that has not expired (or was blocked again since).
+func (e *Engine) unblockedAt(ctx context.Context, c normalize.Contact, b *RemoteBlock, l listing, listed bool) (at time.Time, unblocked, echo bool, err error) {
+	at, ok, err := e.st.Tombstone(ctx, c)
+	if err != nil || ok {
+		return at, ok, false, err
+	}
+	if !listed || l.expiresAt.IsZero() || (!b.CreatedAt.IsZero() && b.CreatedAt.After(l.expiresAt)) {
+		return time.Time{}, false, false, nil
+	}
+	if l.expiresAt.After(time.Now()) {
+		return time.Time{}, false, true, nil
+	}
+	_, live, err := e.st.Get(ctx, c)
+	if err != nil || live {
+		return time.Time{}, false, live, err
+	}
+	return l.expiresAt, true, false, nil
+}
+
+// skipMasked counts a masked entry the engine cannot resolve, once per id.
+func (e *Engine) skipMasked(ctx context.Context, rs *remoteState, t *tally, b *RemoteBlock) error {
+	if b.ID != "" {
+		_, seen, err := rs.meta.get(ctx, metaMasked+b.ID)
+		if err != nil || seen {
+			return err
+		}
+		if err := rs.meta.put(ctx, metaMasked+b.ID, encodeTime(time.Now())); err != nil {
+			return err
+		}
+	}
+	t.add(cSkippedMasked, 1)
+	rs.log.LogAttrs(ctx, slog.LevelWarn, "sync: remote entry is masked and not ours; skipped",
+		slog.String("id", b.ID), slog.Time("created", b.CreatedAt))
+	return nil
+}
+
+// normalize reads a remote value with the guard's normalizer.
+func (e *Engine) normalize(b *RemoteBlock) (normalize.Contact, error) {
+	n := e.g.Normalizer()
+	switch b.Kind {
+	case normalize.Email:
+		return n.Email(b.Value)
+	case normalize.Phone:
+		return n.Phone(b.Value)
+	case normalize.Domain:
+		return n.Domain(b.Value)
+	}
+	return n.Parse(b.Value)
+}
