@@ -1,0 +1,119 @@
+// Package storage holds the blocklist on disk: block entries, the change
+// log that mirrors every change to them, consumers' offsets into that log,
+// dead letters, tombstones and a small metadata space, all in one Badger v4
+// database (github.com/dgraph-io/badger/v4).
+//
+// # Overview
+//
+// [Open] a [Store] on a directory (or in memory, for tests), and [Store.Close]
+// it when done. An [Entry] is one blocked contact with its original text,
+// reason, source, creation time and optional expiry. [Store.Put] and
+// [Store.Delete] change one entry and append a [Record] to the change log in
+// the same transaction; [Store.Import] adds many. [Store.Get] and
+// [Store.GetKey] confirm a block; [Store.ScanKeys] feeds a filter rebuild.
+//
+// The change log is the outbox of the sync engine and the audit trail:
+// [Store.ReadLog] reads it in order from an offset, each consumer keeps its
+// offset with [Store.SetOffset], [Store.Trim] removes what every consumer has
+// passed once it is old enough, and records a consumer could not deliver go
+// to dead letters ([Store.AddDeadLetter], [Store.RetryDeadLetters]).
+// [Store.GetMeta] and friends keep other packages' small durable state.
+//
+// The store does not normalize: contacts arrive canonical, from package
+// normalize, and are stored under [normalize.Contact.Key].
+//
+// # Layout
+//
+// One Badger keyspace, split by prefix. Contact keys ("e:", "p:", "d:" +
+// value) have ':' as their second byte; every other namespace starts with a
+// word and a slash, so the two can never meet.
+//
+//	e:<email> p:<e164> d:<domain>    entry: version-1 binary value (original,
+//	                                 reason, source, created-at, expires-at);
+//	                                 Badger TTL set from expires-at
+//	log/<seq: 8 bytes big-endian>    change-log record (op, contact, original,
+//	                                 reason, source, time, expires-at, target)
+//	off/<consumer>                   consumer offset: 8 bytes big-endian
+//	dead/<consumer>\x00<id: 8 bytes> dead letter (reason, time, the record)
+//	tomb/<contact key>               tombstone: time of the last unblock
+//	meta/<key>                       other packages' values, as given
+//	sys/format                       JSON: format version, key version,
+//	                                 provider folding, creation time
+//	sys/seq/log, sys/seq/dead        Badger sequence leases
+//
+// Every binary value starts with a version byte; a value that does not
+// decode gives an error wrapping [ErrCorrupt] that names the key, with the
+// contact redacted. The format record is written when the store is created
+// and checked by every Open: another [FormatVersion] or
+// [normalize.KeyVersion] is [ErrFormat], another provider-folding setting
+// is [ErrSettings], and a Badger directory with keys but no format record is
+// not a sendguard store ([ErrFormat]). The default phone region does not
+// change keys (they are E.164) and is not recorded.
+//
+// # Durability
+//
+// An entry and its change-log record are written in one Badger transaction,
+// so the log never drifts from the entries, a crash included. Import packs
+// many entry+record pairs per transaction and never splits a pair (which a
+// badger.WriteBatch would do wherever its size limit falls). When a write
+// method returns nil its changes have been committed: with
+// Options.SyncWrites false (the default) they survive a crash of the process
+// (Badger's write-ahead log is a shared memory map) but not necessarily a
+// power loss; with SyncWrites true every commit is fsynced. A test kills a
+// writing child process with SIGKILL at random moments and checks every
+// acknowledged write and its record.
+//
+// Expiry is Badger's TTL (second precision, real clock, so an expired
+// entry disappears on its own) and, on every read, a check of the exact
+// expiry against Options.Clock: an expired entry is never returned.
+//
+// # Change log
+//
+// Sequence numbers come from a Badger sequence leased 4096 at a time and
+// released on Close. They only grow, but may have gaps (numbers leased
+// before a crash, or taken by a transaction that failed): readers must not
+// assume contiguity. Appends are serialized and a number is taken and
+// committed under one lock, so sequence order is commit order: a reader
+// that has seen record n will never later see a new record below n, and a
+// consumer may safely set its offset to the last record it read.
+//
+// A consumer's offset is the seq of the last record it handled; it never
+// moves backwards. [Store.Trim] removes a record only when every registered
+// consumer has passed it (Seq <= the smallest offset) and it is older than
+// Options.LogRetention (7 days by default); with no consumer registered,
+// retention alone decides, so a consumer that registers late sees at least
+// the retention period. [Store.DeleteOffset] unregisters a consumer that
+// would otherwise hold the log forever. The last record is never trimmed.
+//
+// [Store.RetryDeadLetters] re-appends each dead letter's record as a new
+// record with [Record.Target] set to its consumer and deletes the dead
+// letter, in one transaction. Records written by Put, Delete and Import have
+// an empty Target (all consumers); a consumer skips records whose Target
+// names another ([Record.For]).
+//
+// # Concurrency
+//
+// A [Store] is safe for concurrent use. Reads run in Badger read
+// transactions and never wait for writers. Writes that append to the change
+// log take one store-wide lock; Import takes it one step (8192 entries) at
+// a time, so a Put waits at most one step. Meta and offset writes retry
+// Badger's ErrConflict a bounded number of times. Close waits for
+// operations in flight; scans and imports notice it and stop early with
+// [ErrClosed]; anything called after it returns [ErrClosed], never a panic.
+//
+// # Memory
+//
+// Badger's defaults (64 MiB memtables ×5, a 256 MiB block cache, 1 GiB
+// value-log files mapped at 2 GiB) are sized for a database server. The
+// store opens Badger with 8 MiB memtables ×2, two level-0 tables before
+// compaction, two compactors, no block cache and no compression (they go
+// together), 16 MiB value-log files, a 16 MiB index cache, and metrics off
+// (Badger's are process-global expvars). Badger's warnings and errors go to
+// Options.Logger; nothing is logged by default. Values are small and stay in
+// the LSM tree, so the value log (and its GC, which the store runs every
+// Options.GCInterval) matters little.
+//
+// BenchmarkRSS measures the process's peak resident set (VmHWM) with 1M
+// entries, after writing them and after 1M random reads; see the
+// package's README of figures in the benchmark's doc comment.
+package storage

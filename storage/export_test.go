@@ -1,0 +1,39 @@
+package storage
+
+import (
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// RawSet writes val under key directly in Badger, bypassing every check:
+// tests use it to plant corrupt values.
+func (s *Store) RawSet(key, val []byte) error {
+	return s.db.Update(func(txn *badger.Txn) error { return txn.Set(key, val) })
+}
+
+// RawKeys returns every key in the store (Badger's internal keys aside).
+func (s *Store) RawKeys() ([]string, error) {
+	var out []string
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			out = append(out, string(it.Item().Key()))
+		}
+		return nil
+	})
+	return out, err
+}
+
+// OpenWithGCTicks is Open with the background GC loop driven by ticks
+// instead of a ticker. opts.GCInterval is ignored.
+func OpenWithGCTicks(dir string, opts Options, ticks <-chan time.Time) (*Store, error) {
+	opts.GCInterval = -1
+	s, err := Open(dir, opts)
+	if err != nil {
+		return nil, err
+	}
+	s.startGC(ticks, func() {})
+	return s, nil
+}

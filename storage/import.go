@@ -1,0 +1,311 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// ImportResult counts what [Store.Import] did with its entries.
+type ImportResult struct {
+	Added   int // written, each with a block record
+	Present int // not written: the contact already had a live entry (or came earlier in the same call)
+	Expired int // not written: the entry had already expired
+}
+
+// importChunk is how many entries Import checks and writes per step; the
+// change-log lock is held for one step at a time, so Puts interleave.
+const importChunk = 8192
+
+// Import adds entries in bulk, each with its block record, and clears the
+// tombstones of the contacts it adds. Entries whose contact already has a
+// live entry are counted as Present and not written (Import never replaces
+// or extends, unlike Put); so are repeats within entries. Presence is
+// checked with key-only lookups.
+//
+// Import works in steps of a few thousand entries. Each entry and its
+// record are written in the same transaction (transactions are packed to
+// Badger's size limit, never splitting an entry from its record), and when
+// Import returns nil everything it counted as Added is durable as Put's
+// writes are. On an error (ctx done, Close), the steps already done stay
+// done and the returned result counts them. An invalid entry fails the
+// whole call, before anything is written, with an error wrapping
+// [ErrInvalid] that names its index. Zero CreatedAt fields are set to now.
+func (s *Store) Import(ctx context.Context, entries []Entry) (ImportResult, error) {
+	var res ImportResult
+	keys := make([][]byte, len(entries))
+	for i := range entries {
+		k, err := entries[i].check()
+		if err != nil {
+			return res, fmt.Errorf("storage: import entry %d: %w", i, err)
+		}
+		keys[i] = k
+	}
+	if err := s.enter(ctx); err != nil {
+		return res, err
+	}
+	defer s.leave()
+	for start := 0; start < len(entries); start += importChunk {
+		if err := s.stopped(ctx); err != nil {
+			return res, err
+		}
+		end := min(start+importChunk, len(entries))
+		if err := s.importChunk(entries[start:end], keys[start:end], &res); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// importPlan says what to write for one entry of a chunk.
+type importPlan struct {
+	i         int  // index in the chunk
+	clearTomb bool // the contact has a tombstone to delete
+}
+
+func (s *Store) importChunk(entries []Entry, keys [][]byte, res *ImportResult) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	now := s.clock()
+	plan, err := s.planImport(entries, keys, now, res)
+	if err != nil || len(plan) == 0 {
+		return err
+	}
+	g := s.newGroupTxn()
+	defer g.discard()
+	var last uint64
+	for _, p := range plan {
+		e := &entries[p.i]
+		if e.CreatedAt.IsZero() {
+			e.CreatedAt = now
+		}
+		r := e.record(OpBlock, now)
+		n, err := s.logSeq.Next()
+		if err != nil {
+			return s.wrap("import", keys[p.i], err)
+		}
+		r.Seq = n + 1
+		ops := [3]groupOp{
+			{key: keys[p.i], val: encodeEntry(e), expiresAt: badgerExpiry(e.ExpiresAt)},
+			{key: logKey(r.Seq), val: encodeRecord(make([]byte, 0, recordSize(&r)), &r)},
+		}
+		k := 2
+		if p.clearTomb {
+			ops[2] = groupOp{key: tombKey(keys[p.i]), del: true}
+			k = 3
+		}
+		if err := g.add(ops[:k]...); err != nil {
+			return s.wrap("import", keys[p.i], err)
+		}
+		last = r.Seq
+	}
+	if err := g.commit(); err != nil {
+		return s.wrap("import", keys[plan[0].i], err)
+	}
+	s.lastSeq.Store(last)
+	s.stats.imported.Add(uint64(len(plan)))
+	res.Added += len(plan)
+	return nil
+}
+
+// planImport decides, in one read transaction, which entries of a chunk to
+// write: not expired, not repeated in the chunk, no live entry in the store.
+func (s *Store) planImport(entries []Entry, keys [][]byte, now time.Time, res *ImportResult) ([]importPlan, error) {
+	plan := make([]importPlan, 0, len(entries))
+	seen := make(map[string]struct{}, len(entries))
+	err := s.db.View(func(txn *badger.Txn) error {
+		tombs, all := smallTombSet(txn)
+		for i := range entries {
+			if entries[i].expired(now) {
+				res.Expired++
+				continue
+			}
+			if _, dup := seen[string(keys[i])]; dup {
+				res.Present++
+				continue
+			}
+			seen[string(keys[i])] = struct{}{}
+			item, err := txn.Get(keys[i])
+			switch {
+			case err == nil:
+				live, err := s.liveItem(item, now)
+				if err != nil {
+					return err
+				}
+				if live {
+					res.Present++
+					continue
+				}
+			case !errors.Is(err, badger.ErrKeyNotFound):
+				return s.wrap("import", keys[i], err)
+			}
+			if all {
+				_, tomb := tombs[string(keys[i])]
+				plan = append(plan, importPlan{i: i, clearTomb: tomb})
+				continue
+			}
+			_, err = txn.Get(tombKey(keys[i]))
+			switch {
+			case err == nil:
+				plan = append(plan, importPlan{i: i, clearTomb: true})
+			case errors.Is(err, badger.ErrKeyNotFound):
+				plan = append(plan, importPlan{i: i})
+			default:
+				return s.wrap("import", keys[i], err)
+			}
+		}
+		return nil
+	})
+	return plan, err
+}
+
+// groupOp is one write of a group: a set (with an optional Badger TTL) or
+// a delete.
+type groupOp struct {
+	key, val  []byte
+	expiresAt uint64
+	del       bool
+}
+
+// groupTxn packs groups of writes into as few transactions as Badger's size
+// limit allows, committing them in order, and never splitting a group: an
+// entry and its change-log record always land in the same transaction. (A
+// badger.WriteBatch splits wherever the limit falls, so a crash between two
+// of its commits could keep an entry and lose its record.) Like WriteBatch,
+// it commits asynchronously: the next transaction fills while Badger writes
+// the last one.
+type groupTxn struct {
+	db          *badger.DB
+	txn         *badger.Txn
+	count, size int64
+	maxCount    int64
+	maxSize     int64
+	wg          sync.WaitGroup
+	mu          sync.Mutex
+	err         error // the first commit error
+}
+
+// txnOverhead is what a fresh Badger transaction already counts: one entry
+// and some bytes for its commit marker (see badger's newTransaction), plus a
+// margin.
+const (
+	txnOverheadCount = 2
+	txnOverheadSize  = 64
+)
+
+func (s *Store) newGroupTxn() *groupTxn {
+	return &groupTxn{
+		db:       s.db,
+		txn:      s.db.NewTransaction(true),
+		count:    txnOverheadCount,
+		size:     txnOverheadSize,
+		maxCount: s.db.MaxBatchCount(),
+		maxSize:  s.db.MaxBatchSize(),
+	}
+}
+
+// add writes ops in the current transaction, first committing it if ops
+// would not fit. The estimate is Badger's own (key + value + 12 bytes).
+func (g *groupTxn) add(ops ...groupOp) error {
+	var size int64
+	for i := range ops {
+		size += int64(len(ops[i].key)+len(ops[i].val)) + 12
+	}
+	if g.count > txnOverheadCount && (g.count+int64(len(ops)) >= g.maxCount || g.size+size >= g.maxSize) {
+		if err := g.rotate(); err != nil {
+			return err
+		}
+	}
+	for i := range ops {
+		var err error
+		if ops[i].del {
+			err = g.txn.Delete(ops[i].key)
+		} else {
+			be := badger.NewEntry(ops[i].key, ops[i].val)
+			be.ExpiresAt = ops[i].expiresAt
+			err = g.txn.SetEntry(be)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	g.count += int64(len(ops))
+	g.size += size
+	return nil
+}
+
+// rotate starts committing the current transaction and opens the next.
+// The next one is opened first: a new transaction waits until every commit
+// before it is applied, which would otherwise undo the overlap. (These
+// transactions only write, so their read timestamp does not matter.)
+func (g *groupTxn) rotate() error {
+	if err := g.firstErr(); err != nil {
+		return err
+	}
+	next := g.db.NewTransaction(true)
+	g.wg.Add(1)
+	g.txn.CommitWith(func(err error) {
+		if err != nil {
+			g.mu.Lock()
+			if g.err == nil {
+				g.err = err
+			}
+			g.mu.Unlock()
+		}
+		g.wg.Done()
+	})
+	g.txn = next
+	g.count, g.size = txnOverheadCount, txnOverheadSize
+	return nil
+}
+
+func (g *groupTxn) firstErr() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.err
+}
+
+// commit commits the last transaction and waits for every commit.
+func (g *groupTxn) commit() error {
+	err := g.txn.Commit()
+	g.txn = nil
+	g.wg.Wait()
+	return errors.Join(err, g.firstErr())
+}
+
+// discard drops the uncommitted transaction and waits for the commits in
+// flight.
+func (g *groupTxn) discard() {
+	if g.txn != nil {
+		g.txn.Discard()
+		g.txn = nil
+	}
+	g.wg.Wait()
+}
+
+// maxTombSet is the most tombstones planImport loads into a set instead of
+// looking each imported contact's tombstone up.
+const maxTombSet = 1024
+
+// smallTombSet returns the contact keys of all tombstones, and true, when
+// there are at most maxTombSet of them (usually none); otherwise false.
+func smallTombSet(txn *badger.Txn) (map[string]struct{}, bool) {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixTomb)})
+	defer it.Close()
+	var set map[string]struct{}
+	for it.Rewind(); it.Valid(); it.Next() {
+		if len(set) == maxTombSet {
+			return nil, false
+		}
+		if set == nil {
+			set = make(map[string]struct{})
+		}
+		set[string(it.Item().Key()[len(prefixTomb):])] = struct{}{}
+	}
+	return set, true
+}
+

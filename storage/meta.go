@@ -1,0 +1,114 @@
+package storage
+
+import (
+	"context"
+	"errors"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// GetMeta returns the value stored under key by [Store.PutMeta]; the slice
+// is the caller's. The meta space is for other packages' small durable
+// state (sync watermarks, remote id maps); keys are free-form strings.
+func (s *Store) GetMeta(ctx context.Context, key string) ([]byte, bool, error) {
+	if err := checkName("meta key", key, maxMetaKeyLen); err != nil {
+		return nil, false, err
+	}
+	if err := s.enter(ctx); err != nil {
+		return nil, false, err
+	}
+	defer s.leave()
+	k := metaKey(key)
+	var val []byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(k)
+		if err != nil {
+			return err
+		}
+		val, err = item.ValueCopy(nil)
+		return err
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, s.wrap("read meta", k, err)
+	}
+	return val, true, nil
+}
+
+// PutMeta stores val (up to 512 KiB; copied) under key, replacing any value.
+func (s *Store) PutMeta(ctx context.Context, key string, val []byte) error {
+	if err := checkName("meta key", key, maxMetaKeyLen); err != nil {
+		return err
+	}
+	if len(val) > maxMetaValLen {
+		return errorf(ErrInvalid, "meta value of %d bytes (the limit is %d)", len(val), maxMetaValLen)
+	}
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	defer s.leave()
+	k := metaKey(key)
+	v := append([]byte(nil), val...)
+	if err := s.update(func(txn *badger.Txn) error { return txn.Set(k, v) }); err != nil {
+		return s.wrap("write meta", k, err)
+	}
+	return nil
+}
+
+// DeleteMeta removes key; removing an absent key is not an error.
+func (s *Store) DeleteMeta(ctx context.Context, key string) error {
+	if err := checkName("meta key", key, maxMetaKeyLen); err != nil {
+		return err
+	}
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	defer s.leave()
+	k := metaKey(key)
+	if err := s.update(func(txn *badger.Txn) error { return txn.Delete(k) }); err != nil {
+		return s.wrap("delete meta", k, err)
+	}
+	return nil
+}
+
+// ScanMeta calls fn, in key order, with every meta key that starts with
+// prefix ("" for all) and its value. val is valid only during fn. An error
+// from fn stops the scan and is returned as it is.
+func (s *Store) ScanMeta(ctx context.Context, prefix string, fn func(key string, val []byte) error) error {
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	defer s.leave()
+	p := metaKey(prefix)
+	var fnErr error
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 32, Prefix: p})
+		defer it.Close()
+		n := 0
+		for it.Rewind(); it.Valid(); it.Next() {
+			if n++; n%256 == 0 {
+				if err := s.stopped(ctx); err != nil {
+					return err
+				}
+			}
+			item := it.Item()
+			key := string(item.Key()[len(prefixMeta):])
+			if err := item.Value(func(v []byte) error {
+				fnErr = fn(key, v)
+				return fnErr
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	if err != nil {
+		return s.wrap("scan", p, err)
+	}
+	return nil
+}

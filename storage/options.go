@@ -1,0 +1,117 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+)
+
+// Options configures [Open]. The zero Options is an on-disk store with the
+// defaults documented on each field.
+type Options struct {
+	// InMemory opens a Badger in-memory store (for tests not about storage).
+	// The dir passed to Open must then be "". Nothing survives Close.
+	InMemory bool
+
+	// Logger receives Badger's warnings and errors and the store's own
+	// (value-log GC failures). Info and debug messages are dropped. The
+	// default value of Logger is nil: silent.
+	Logger *slog.Logger
+
+	// ProviderFolding is the normalizer's provider-folding setting, which
+	// changes keys. It is persisted when the store is created; opening an
+	// existing store with another value fails with an error wrapping
+	// ErrSettings. The default value is false.
+	ProviderFolding bool
+
+	// SyncWrites makes every commit fsync. Without it an acknowledged write
+	// survives a process crash (Badger's write-ahead log is a shared mmap)
+	// but not necessarily a power loss. The default value is false.
+	SyncWrites bool
+
+	// GCInterval is the period of the value-log garbage collection the store
+	// runs in the background. The default value (0) is 5 minutes; a negative
+	// value disables it. It never runs for an in-memory store.
+	GCInterval time.Duration
+
+	// LogRetention is how long a change-log record is kept after every
+	// consumer has passed it (see [Store.Trim]). The default value (0) is
+	// 7 days.
+	LogRetention time.Duration
+
+	// Clock returns the current time; it stamps records and tombstones,
+	// fills a zero CreatedAt, and decides expiry on read. The default value
+	// (nil) is time.Now. Badger's own TTL always uses the real clock, so a
+	// Clock can only make entries expire earlier than real time, never
+	// later.
+	Clock func() time.Time
+}
+
+const (
+	defaultGCInterval   = 5 * time.Minute
+	defaultLogRetention = 7 * 24 * time.Hour
+)
+
+func (o Options) withDefaults() Options {
+	if o.GCInterval == 0 {
+		o.GCInterval = defaultGCInterval
+	}
+	if o.LogRetention <= 0 {
+		o.LogRetention = defaultLogRetention
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// badgerOptions returns Badger options sized for a library that lives
+// inside someone else's process (see "Memory" in doc.go and STYLE.md part 6).
+func badgerOptions(dir string, o Options, log *slog.Logger) badger.Options {
+	bo := badger.DefaultOptions(dir)
+	if o.InMemory {
+		bo = badger.DefaultOptions("").WithInMemory(true)
+	}
+	// WithLoggingLevel would replace the logger: never call it.
+	var l badger.Logger // nil silences Badger entirely
+	if log != nil {
+		l = badgerLogger{log: log.With("component", "badger")}
+	}
+	bo = bo.
+		WithLogger(l).
+		WithMetricsEnabled(false). // no process-global expvar
+		WithSyncWrites(o.SyncWrites).
+		WithMemTableSize(8 << 20). // 15% of it (1.2 MiB) caps a transaction
+		WithNumMemtables(2).
+		WithNumLevelZeroTables(2).
+		WithNumLevelZeroTablesStall(8).
+		WithNumCompactors(2).           // 0 or >= 2; 1 is rejected
+		WithBlockCacheSize(0).          // no block cache: only valid with…
+		WithCompression(options.None).  // …no compression (Open panics otherwise)
+		WithValueLogFileSize(16 << 20). // mmapped at 2x
+		WithIndexCacheSize(16 << 20)    // bounds table indexes and bloom filters
+	return bo
+}
+
+// badgerLogger adapts Badger's Logger to slog at Warn and Error; Badger's
+// Info and Debug chatter is dropped.
+type badgerLogger struct{ log *slog.Logger }
+
+func (l badgerLogger) Errorf(format string, args ...any) {
+	l.log.Log(context.Background(), slog.LevelError, strings.TrimSpace(fmt.Sprintf(format, args...)))
+}
+
+func (l badgerLogger) Warningf(format string, args ...any) {
+	l.log.Log(context.Background(), slog.LevelWarn, strings.TrimSpace(fmt.Sprintf(format, args...)))
+}
+
+func (badgerLogger) Infof(string, ...any)  {}
+func (badgerLogger) Debugf(string, ...any) {}
