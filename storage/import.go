@@ -308,4 +308,3 @@ func smallTombSet(txn *badger.Txn) (map[string]struct{}, bool) {
 	}
 	return set, true
 }
-
