@@ -1,0 +1,274 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/sendguard/sendguard/guard"
+	"github.com/sendguard/sendguard/normalize"
+	"github.com/sendguard/sendguard/storage"
+)
+
+// Exit codes: part of the command line's contract (see doc.go).
+const (
+	exitOK    = 0 // success; check: every recipient allowed
+	exitFound = 1 // check: something blocked; sync --once: something still pending
+	exitErr   = 2 // invalid input, bad usage, or a failure
+)
+
+// Defaults of the common flags, when the environment does not set them.
+const (
+	defaultDB     = "./sendguard-data"
+	defaultRegion = "US"
+)
+
+// app is one run of the command line: its streams, environment and
+// context. It is used by one goroutine.
+type app struct {
+	ctx    context.Context
+	stdin  io.Reader
+	stdout *bufio.Writer
+	stderr io.Writer
+	// errOut is the stderr given to run, for the terminal test.
+	errOut io.Writer
+	getenv func(string) string
+}
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string
+	run     func(a *app, args []string) int
+}
+
+func commands() []command {
+	return []command{
+		{"normalize", "print the canonical form of recipients", (*app).normalize},
+		{"check", "say whether recipients are blocked", (*app).check},
+		{"block", "block recipients", (*app).block},
+		{"unblock", "remove blocks", (*app).unblock},
+		{"import", "block every contact in a list or CSV file", (*app).importList},
+		{"export", "write every active block to stdout", (*app).export},
+		{"stats", "show the blocklist's and the sync's figures", (*app).stats},
+		{"sync", "push and pull blocks to and from the vendors", (*app).sync},
+		{"help", "show this reference, or one command's", (*app).help},
+	}
+}
+
+// run is the whole command line: main only adds the process around it.
+// It returns the exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) (code int) {
+	a := &app{
+		ctx:    ctx,
+		stdin:  stdin,
+		stdout: bufio.NewWriterSize(stdout, 64<<10),
+		stderr: stderr,
+		errOut: stderr,
+		getenv: getenv,
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			code = a.failf("internal error: %s", oneLine(fmt.Sprint(p)))
+		}
+		if err := a.stdout.Flush(); err != nil && code != exitErr {
+			code = a.failf("write output: %s", why(err))
+		}
+	}()
+	if len(args) == 0 {
+		a.usage(a.stderr)
+		return exitErr
+	}
+	name := args[0]
+	switch name {
+	case "-h", "-help", "--help":
+		name = "help"
+	}
+	for _, c := range commands() {
+		if c.name == name {
+			return c.run(a, args[1:])
+		}
+	}
+	fmt.Fprintf(a.stderr, "sendguard: unknown command %q\n\n", name)
+	a.usage(a.stderr)
+	return exitErr
+}
+
+// usage writes the short usage: the command list.
+func (a *app) usage(w io.Writer) {
+	fmt.Fprintf(w, "usage: sendguard COMMAND [flags] [args]\n\ncommands:\n")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, "\nRun 'sendguard help' for the full reference, 'sendguard help COMMAND' for one command.\n")
+}
+
+// failf writes one error line, "sendguard: " and the message, to stderr
+// and returns exitErr.
+func (a *app) failf(format string, args ...any) int {
+	fmt.Fprintf(a.stderr, "sendguard: %s\n", oneLine(fmt.Sprintf(format, args...)))
+	return exitErr
+}
+
+// common holds the flags every command takes.
+type common struct {
+	db     string
+	region string
+}
+
+// flags returns a flag set for the named command with the common flags
+// registered, their defaults read from the environment.
+func (a *app) flags(name string) (*flag.FlagSet, *common) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are reported by parse, in one line
+	c := &common{}
+	fs.StringVar(&c.db, "db", a.envOr("SENDGUARD_DB", defaultDB), "data directory")
+	fs.StringVar(&c.region, "region", a.envOr("SENDGUARD_REGION", defaultRegion), "default region for national phone numbers")
+	return fs, c
+}
+
+func (a *app) envOr(key, def string) string {
+	if v := a.getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// parse parses args with fs. Flags may stand before, between or after the
+// positional arguments; "--" ends the flags. It returns the positional
+// arguments, or done with the exit code when the command must stop: after
+// -h (help printed, exit 0) or a flag error (exit 2).
+func (a *app) parse(fs *flag.FlagSet, args []string) (pos []string, code int, done bool) {
+	for {
+		err := fs.Parse(args)
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, a.commandHelp(a.stdout, fs.Name()), true
+		}
+		if err != nil {
+			return nil, a.failf("%s: %s (see 'sendguard help %s')", fs.Name(), err, fs.Name()), true
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, 0, false
+		}
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+			return append(pos, rest...), 0, false
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// normalizer returns a normalizer for the region flag; folding is off
+// (normalize opens no store to learn its setting).
+func (a *app) normalizer(c *common) (*normalize.Normalizer, error) {
+	n, err := normalize.New(normalize.WithRegion(c.region))
+	if err != nil {
+		return nil, fmt.Errorf("--region %q: unknown region", c.region)
+	}
+	return n, nil
+}
+
+// openGuard opens the guard on the --db directory, creating it on first
+// use. The error is ready to print after "sendguard: ".
+func (a *app) openGuard(c *common) (*guard.Guard, error) {
+	if _, err := a.normalizer(c); err != nil {
+		return nil, err // before the directory is created
+	}
+	g, err := guard.Open(c.db, guard.WithRegion(c.region))
+	if err != nil {
+		return nil, fmt.Errorf("open database: %s: %s", c.db, openWhy(err))
+	}
+	return g, nil
+}
+
+// closeGuard closes g; a failure to close turns a success into exit 2.
+func (a *app) closeGuard(g *guard.Guard, c *common, code int) int {
+	if err := g.Close(); err != nil {
+		return a.failf("close database: %s: %s", c.db, why(err))
+	}
+	return code
+}
+
+// openWhy says why the store did not open, in words for an operator.
+func openWhy(err error) string {
+	switch {
+	case errors.Is(err, storage.ErrLocked):
+		return "in use by another process"
+	case errors.Is(err, storage.ErrFormat):
+		return "not a sendguard database, or written by another version: " + why(err)
+	case errors.Is(err, storage.ErrCorrupt):
+		return "corrupt: " + why(err)
+	}
+	return why(err)
+}
+
+// why is an error's text without the package prefixes the layers below
+// add ("guard: open: storage: …"), on one line.
+func why(err error) string {
+	s := err.Error()
+	for {
+		i := strings.Index(s, ": ")
+		if i < 0 || !isPrefixWord(s[:i]) {
+			break
+		}
+		s = s[i+2:]
+	}
+	return oneLine(s)
+}
+
+// isPrefixWord reports whether w is a package or operation name that
+// the layers below put before their messages.
+func isPrefixWord(w string) bool {
+	switch w {
+	case "guard", "storage", "normalize", "filter", "sync", "opencx", "ocamba",
+		"open", "block", "unblock", "import", "check":
+		return true
+	}
+	return false
+}
+
+// oneLine replaces line breaks, so that a message is one line.
+func oneLine(s string) string {
+	if !strings.ContainsAny(s, "\r\n") {
+		return s
+	}
+	return strings.NewReplacer("\r\n", "; ", "\n", "; ", "\r", "; ").Replace(s)
+}
+
+// field makes s safe as a tab-separated field: control characters (tabs,
+// line breaks, …) become Go escapes such as \t and \n.
+func field(s string) string {
+	if !strings.ContainsFunc(s, isControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if isControl(r) {
+			q := fmt.Sprintf("%+q", r) // '\t', '\x01', '\u0085'
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }
+
+// invalidReason returns the reason of an invalid-recipient error, and
+// false if err is some other error.
+func invalidReason(err error) (string, bool) {
+	if !errors.Is(err, normalize.ErrInvalid) {
+		return "", false
+	}
+	var ie *normalize.InvalidError
+	if errors.As(err, &ie) && ie.Reason != "" {
+		return field(ie.Reason), true
+	}
+	return field(why(err)), true
+}

@@ -1,0 +1,268 @@
+// Sendguard is the operator's command line for a sendguard blocklist: load
+// an existing suppression list, look contacts up, block and unblock by
+// hand, export the list, run the two-way sync with the vendors, and see how
+// things stand, without writing Go. Scripts call it: the words, output
+// formats and exit codes below are a contract.
+//
+// # Usage
+//
+//	sendguard COMMAND [flags] [args]
+//	sendguard help [COMMAND]
+//
+// Commands: normalize, check, block, unblock, import, export, stats, sync,
+// help. Flags are written -flag or --flag, with the value after a space or
+// "="; they may stand before or after the arguments, and "--" ends them.
+// "sendguard COMMAND -h" prints the part of this reference about COMMAND.
+//
+// # Common flags
+//
+// Every command takes these two:
+//
+//	--db DIR     the data directory, created on first use
+//	             (default: $SENDGUARD_DB, else ./sendguard-data)
+//	--region CC  the region national phone numbers are read in, e.g. GB
+//	             (default: $SENDGUARD_REGION, else US)
+//
+// The region decides only how input such as "(415) 555-0100" is read;
+// stored phone numbers are E.164 ("+14155550100"). A data directory is
+// used by one process at a time: while one command (a sync, say) has it
+// open, another fails with "in use by another process" and exit code 2.
+//
+// # Output
+//
+// Results go to stdout, one record per line, fields separated by one TAB
+// (written <TAB> below). CANONICAL is a contact's canonical form: a
+// lowercase email address, an E.164 phone number, or a domain. KIND is
+// email, phone or domain. INPUT is the argument or line as given, and
+// REASON says why it is not a recipient; control characters in them (a
+// TAB, a line break) are written as Go escapes (\t, \n), so that a record
+// is always one line. Times are RFC 3339, in UTC.
+//
+// Errors go to stderr, one line each, naming what failed, the input or
+// file, and why; never a stack trace:
+//
+//	sendguard: import: contacts.csv: no such file or directory
+//	sendguard: open database: ./sendguard-data: in use by another process
+//
+// # Exit codes
+//
+//	0  success; check: every recipient allowed; sync --once: nothing pending
+//	1  check: a recipient is blocked (and none is invalid);
+//	   sync --once: something is still pending after --timeout
+//	2  an invalid recipient, bad usage, or a failure (said on stderr)
+//
+// # normalize
+//
+//	sendguard normalize [--region CC] RECIPIENT...
+//
+// Prints the canonical form of each recipient, one line per argument, in
+// order:
+//
+//	KIND<TAB>CANONICAL
+//	invalid<TAB>INPUT<TAB>REASON
+//
+// A recipient is an email address ("Bob <Bob@Example.COM>", "mailto:…"),
+// a phone number ("+44 20 7946 0000", "(415) 555-0100", "tel:…") or a
+// domain ("example.com", "@example.com", "*.example.com"). normalize reads
+// no database and creates none; provider folding (Gmail dots and +tags) is
+// off, as in a database this tool creates. Exit 0 if every input is valid,
+// 2 if any is invalid.
+//
+// # check
+//
+//	sendguard check [--json] RECIPIENT...
+//
+// Says whether each recipient may be sent to, one line per argument, in
+// order:
+//
+//	allowed<TAB>CANONICAL
+//	blocked<TAB>CANONICAL<TAB>REASON<TAB>SOURCE
+//	invalid<TAB>INPUT<TAB>REASON
+//
+// An email address is blocked when the address itself, its domain or a
+// parent domain is blocked; REASON and SOURCE are then the block's that
+// matched. SOURCE is "local", "import" or a vendor's name.
+//
+// With --json, each line is instead one JSON object with these fields:
+//
+//	{"input":"Bob <BOB@example.com>","kind":"email","canonical":"bob@example.com",
+//	 "blocked":true,"reason":"hard bounce","source":"local",
+//	 "created_at":"2025-01-02T03:04:05Z","error":""}
+//
+// kind and canonical are "" for an invalid input, whose reason is in
+// error; error is "" otherwise. created_at is null unless blocked.
+//
+// Exit 0 if every recipient is allowed, 1 if any is blocked and none is
+// invalid, 2 if any is invalid or on any error.
+//
+// # block
+//
+//	sendguard block [--reason R] [--source S] [--expires DURATION] RECIPIENT...
+//
+//	--reason R           why, recorded with the block (default: empty)
+//	--source S           where the block comes from (default: local)
+//	--expires DURATION   the block lapses by itself after DURATION: a Go
+//	                     duration (90m, 12h) or days (30d, 1.5d, 1d12h);
+//	                     default: never
+//
+// Blocks each recipient: an email address, a phone number, or a domain
+// (example.com, @example.com or *.example.com; a domain block covers every
+// address at the domain and its subdomains). Prints the block now in
+// force, one line per argument:
+//
+//	blocked<TAB>CANONICAL<TAB>REASON<TAB>SOURCE
+//
+// Idempotent: blocking a blocked contact again changes nothing, unless the
+// new block lasts longer than the one in force (it then replaces it). All
+// arguments are read first: if any is invalid, nothing is blocked and the
+// error names it (exit 2). Exit 0 otherwise.
+//
+// # unblock
+//
+//	sendguard unblock RECIPIENT...
+//
+// Removes the block on each recipient, one line per argument:
+//
+//	unblocked<TAB>CANONICAL     a block was removed
+//	not-blocked<TAB>CANONICAL   there was none; nothing changed
+//
+// Only the block on the contact itself is removed: an address whose domain
+// is blocked stays blocked, and a line on stderr says so
+// ("sendguard: unblock: bob@example.com: still blocked through domain
+// example.com"); unblock the domain for that. Neither vendor documents an
+// unblock, so a contact a vendor lists stays listed there (stats counts
+// them), but the sync does not block it here again. As for block, invalid
+// input changes nothing and exits 2; exit 0 otherwise.
+//
+// # import
+//
+//	sendguard import [--reason R] [--source S] [--rejects FILE] FILE|-
+//
+//	--reason R       reason recorded with every imported block (default: empty)
+//	--source S       source recorded with every imported block (default: import)
+//	--rejects FILE   write the invalid lines to FILE instead of stderr
+//
+// Blocks every contact in FILE; "-" reads stdin. Imported blocks never
+// expire. Two formats are read, told apart by the first line that is
+// neither blank nor a comment (a line starting with #):
+//
+//   - CSV with a header, when that line has two fields or more, or one
+//     field that is a known column name. The contacts are read from the
+//     columns found by name, ignoring case, spaces, underscores, dashes and
+//     dots. Email columns, best first: email, emailaddress ("Email
+//     Address"), e-mail, mail, recipient_email, address. Phone columns:
+//     phone, phone_number, mobile, mobile_number, mobile_phone, msisdn,
+//     cell, cellphone, telephone, tel, number. When there is neither, one
+//     column that may hold any kind: contact, recipient, to. The best email
+//     column and the best phone column are both read, so one row may give
+//     two contacts; empty cells are skipped. Suppression exports of
+//     SendGrid ("email"), Mailchimp ("Email Address"), Postmark ("Email",
+//     "Recipient"), Mailgun ("address") and Twilio ("phone_number"), and
+//     this tool's own export ("contact"), load as they are. A header that
+//     names no contact column is an error.
+//   - Otherwise a plain list: one contact per line; blank lines and lines
+//     starting with # are skipped.
+//
+// While it runs, a progress bar is drawn on stderr if stderr is a
+// terminal. At the end it prints one line on stdout:
+//
+//	imported N, already present M, invalid K
+//
+// N blocks were added; M contacts were blocked already (or came twice in
+// the input); K lines (or CSV cells) are not recipients. Each of these is
+// reported, in input order, to the --rejects file or else to stderr, with
+// its line number (1 is the first line of the input, header included):
+//
+//	line N: INPUT: REASON
+//	line N: malformed CSV: REASON
+//
+// Exit 0 when the import ran, even with invalid lines. Exit 2 when it
+// could not: an unreadable input or rejects file, a CSV header with no
+// contact column, a database error. The summary line is printed either
+// way and says what was done before the failure.
+//
+// # export
+//
+//	sendguard export [--format csv|jsonl]
+//
+// Writes every active block to stdout (a lapsed block is gone). The
+// default, CSV, has a header line; expires_at is empty for a block that
+// never lapses:
+//
+//	contact,kind,reason,source,created_at,expires_at
+//	bob@example.com,email,hard bounce,local,2025-01-02T03:04:05Z,
+//	+14155550100,phone,STOP,ocamba,2025-01-03T00:00:00Z,2025-04-03T00:00:00Z
+//
+// With --format jsonl, one JSON object per line with the same fields;
+// expires_at is null for a block that never lapses:
+//
+//	{"contact":"bob@example.com","kind":"email","reason":"hard bounce","source":"local","created_at":"2025-01-02T03:04:05Z","expires_at":null}
+//
+// The CSV imports back as it is (import reads the contact column): the
+// same contacts, with the reason and source import is given. Exit 0, or 2
+// on an error.
+//
+// # stats
+//
+//	sendguard stats [--json]
+//
+// Prints the blocklist's figures, one per line as NAME<TAB>VALUE, and,
+// once a sync has run on this database, each vendor's sync figures:
+//
+//	entries<TAB>1000000              active blocks
+//	domains<TAB>12                   blocked domains
+//	provider_folding<TAB>false       as the database was created
+//	change_log.last_seq<TAB>1000012  last change-log record
+//	dead_letters<TAB>0               records no vendor would take
+//	filter.capacity<TAB>2097152      …and the bloom filter's figures
+//	sync.opencx.pending<TAB>0        …and per vendor: its offset, lag,
+//	                                 last success and error, and more
+//
+// With --json, the same figures as one JSON object, nested at the dots:
+// {"entries":1000000,"filter":{"capacity":2097152,…},"sync":{"opencx":{…}}}.
+// Exit 0, or 2 on an error.
+//
+// # sync
+//
+//	sendguard sync [--once] [--interval D] [--timeout D]
+//
+//	--once         one pass per vendor, then exit
+//	--interval D   time between passes without --once (default: 1m)
+//	--timeout D    with --once, how long to try (default: 2m)
+//
+// Pushes local blocks to the vendors and pulls theirs in, with the sync
+// engine. The vendors come from the environment; a vendor is used when its
+// token is set, and at least one must be:
+//
+//	SENDGUARD_OPENCX_TOKEN   OpenCX API key (emails and domains)
+//	SENDGUARD_OPENCX_URL     default https://api.open.cx
+//	SENDGUARD_OPENCX_RPM     requests per minute (default 100)
+//	SENDGUARD_OCAMBA_TOKEN   Ocamba Hood API token (emails and phones)
+//	SENDGUARD_OCAMBA_URL     default https://api.ocamba.com
+//	SENDGUARD_OCAMBA_RPS     requests per second (default 10)
+//	SENDGUARD_OCAMBA_RPM     requests per minute (default 150)
+//
+// Tokens never appear in any output. With --once, one full push and pull
+// per vendor; on stdout, one line per vendor:
+//
+//	NAME<TAB>pushed N<TAB>pulled N<TAB>masked N<TAB>dead N<TAB>pending N
+//
+// and one line per dead letter, a record a vendor refused for good (it
+// counts as delivered, with its error):
+//
+//	dead<TAB>NAME<TAB>CANONICAL<TAB>REASON
+//
+// Exit 0 when nothing is left pending; 1 when something still is after
+// --timeout (a vendor down, say). Without --once it runs until SIGINT or
+// SIGTERM, then stops cleanly (exit 0); errors from the vendors are
+// retried, and a line on stderr reports each vendor's state at most once
+// per --interval.
+//
+// # help
+//
+//	sendguard help [COMMAND]
+//	sendguard COMMAND -h
+//
+// Prints this reference, or the part about COMMAND, on stdout (exit 0). An
+// unknown command prints the command list on stderr (exit 2).
+package main
