@@ -240,55 +240,87 @@ func TestNeedsRebuild(t *testing.T) {
 	}
 }
 
+// writerNS is the key namespace of writer w in the concurrency tests, and
+// writerKey its i-th key.
+func writerNS(w int) string     { return "w" + strconv.Itoa(w) + "-" }
+func writerKey(w, i int) []byte { return key(writerNS(w), i) }
+
+// readers keeps goroutines checking, until stopped, that f reports present
+// keys whose Add has returned: for a random writer w, the last of the
+// added[w] keys it has added and a random earlier one.
+type readers struct {
+	stop      chan struct{}
+	wg        sync.WaitGroup
+	checks    atomic.Int64
+	misses    atomic.Int64
+	firstMiss atomic.Value
+}
+
+func startReaders(f *Filter, n int, added []atomic.Int64) *readers {
+	r := &readers{stop: make(chan struct{})}
+	for g := range n {
+		r.wg.Go(func() {
+			rnd := rand.New(rand.NewPCG(uint64(g), 1))
+			for {
+				select {
+				case <-r.stop:
+					return
+				default:
+				}
+				w := rnd.IntN(len(added))
+				// Loaded before MayContain starts: these Adds have returned.
+				if n := added[w].Load(); n > 0 {
+					r.check(f, writerKey(w, int(n-1)))
+					r.check(f, writerKey(w, rnd.IntN(int(n))))
+				}
+			}
+		})
+	}
+	return r
+}
+
+func (r *readers) check(f *Filter, k []byte) {
+	r.checks.Add(1)
+	if !f.MayContain(k) {
+		r.misses.Add(1)
+		r.firstMiss.CompareAndSwap(nil, string(k))
+	}
+}
+
+// finish stops the readers and fails t if any check missed.
+func (r *readers) finish(t *testing.T) {
+	t.Helper()
+	close(r.stop)
+	r.wg.Wait()
+	if n := r.misses.Load(); n > 0 {
+		t.Fatalf("%d of %d checks missed a key whose Add had returned (first: %v)", n, r.checks.Load(), r.firstMiss.Load())
+	}
+	if r.checks.Load() == 0 {
+		t.Fatal("no checks ran")
+	}
+}
+
 // TestConcurrentAddMayContain runs writers and readers together (under -race
 // this also checks that no published bloom filter is ever written). Every
 // key a writer has finished adding must be found by every reader.
 func TestConcurrentAddMayContain(t *testing.T) {
-	const writers, readers, perWriter = 4, 4, 3000
-	f := New(writers*perWriter/2, 0.01) // goes over capacity: fine, just fuller
+	const writers, perWriter = 4, 3000
+	f := New(writers*perWriter/2, 1e-9) // goes over capacity; rate kept low so a miss shows
 	f.foldLimit = 64
-	var done [writers]atomic.Int64 // keys [0, done[w]) of writer w have been added
-	var misses atomic.Int64
+	added := make([]atomic.Int64, writers) // keys [0, added[w]) of writer w: Add returned
+	r := startReaders(f, 4, added)
 	var wg sync.WaitGroup
 	for w := range writers {
 		wg.Go(func() {
 			for i := range perWriter {
-				f.Add(key(strconv.Itoa(w)+"-", i))
-				done[w].Store(int64(i + 1))
-			}
-		})
-	}
-	stop := make(chan struct{})
-	var rg sync.WaitGroup
-	for r := range readers {
-		rg.Go(func() {
-			rnd := rand.New(rand.NewPCG(uint64(r), 1))
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				w := rnd.IntN(writers)
-				n := done[w].Load()
-				if n == 0 {
-					continue
-				}
-				for _, i := range []int64{n - 1, rnd.Int64N(n)} {
-					if !f.MayContain(key(strconv.Itoa(w)+"-", int(i))) {
-						misses.Add(1)
-					}
-				}
+				f.Add(writerKey(w, i))
+				added[w].Store(int64(i + 1))
 			}
 		})
 	}
 	wg.Wait()
-	close(stop)
-	rg.Wait()
-	if n := misses.Load(); n > 0 {
-		t.Fatalf("%d checks missed a key whose Add had returned", n)
-	}
+	r.finish(t)
 	for w := range writers {
-		mustContain(t, f, strconv.Itoa(w)+"-", 0, perWriter)
+		mustContain(t, f, writerNS(w), 0, perWriter)
 	}
 }
