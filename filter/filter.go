@@ -113,10 +113,10 @@ func (f *Filter) newBloom(capacity uint64) *bloom.BloomFilter {
 	return bloom.NewWithEstimates(uint(capacity), f.fpRate)
 }
 
-// MayContain reports whether key may have been added. false is certain: the
-// key was never added to this Filter (or to the source of its last rebuild).
-// true may be a false positive. It does not block, does not allocate, and does
-// not retain key.
+// MayContain reports whether key may have been added. false is certain: key
+// was not Added (since the last Rebuild began, if any) and was not yielded by
+// that Rebuild's source. true may be a false positive. MayContain does not
+// block, does not allocate, and does not retain key.
 func (f *Filter) MayContain(key []byte) bool {
 	s := f.cur.Load()
 	return s.bf.Test(key) || (s.recent != nil && s.recent.contains(key))

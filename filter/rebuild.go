@@ -10,8 +10,10 @@ import (
 // per key, and returns nil when it has yielded them all. It should stop early
 // and return ctx.Err() when ctx ends.
 //
-// add copies nothing it needs later, so the key may be a buffer the source
-// reuses. add must not be called concurrently, nor after the source returns.
+// Rebuild calls the source once, on the goroutine that called Rebuild. add
+// copies nothing it needs later, so the key may be a buffer the source reuses.
+// add is not safe for concurrent use: call it from one goroutine at a time,
+// and never after the source has returned.
 type KeySource func(ctx context.Context, add func(key []byte)) error
 
 // Rebuild replaces the bloom filter with a new one sized for expected keys
@@ -72,6 +74,7 @@ func (f *Filter) Rebuild(ctx context.Context, expected uint, src KeySource) erro
 	if err != nil {
 		return fmt.Errorf("filter: rebuild: %w", err)
 	}
+	setBits, countAtSetBits := uint64(bf.BitSet().Count()), count // O(m): outside the lock
 
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -83,7 +86,7 @@ func (f *Filter) Rebuild(ctx context.Context, expected uint, src KeySource) erro
 	f.cur.Store(&state{bf: *bf})
 	f.capacity = capacity
 	f.count = count
-	f.setBits, f.countAtSetBits = uint64(bf.BitSet().Count()), count
+	f.setBits, f.countAtSetBits = setBits, countAtSetBits
 	f.stale -= staleBefore // what was noted during the build may be in bf
 	f.rebuilds++
 	f.lastRebuild = time.Now()
