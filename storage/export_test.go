@@ -37,3 +37,17 @@ func OpenWithGCTicks(dir string, opts Options, ticks <-chan time.Time) (*Store, 
 	s.startGC(ticks, func() {})
 	return s, nil
 }
+
+// RawGet returns the value under key directly from Badger.
+func (s *Store) RawGet(key []byte) ([]byte, error) {
+	var v []byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(key)
+		if err != nil {
+			return err
+		}
+		v, err = item.ValueCopy(nil)
+		return err
+	})
+	return v, err
+}
