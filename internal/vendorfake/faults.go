@@ -14,7 +14,7 @@ type FaultKind string
 const (
 	FaultServerError FaultKind = "server_error" // the vendor's 5xx answer
 	FaultSlow        FaultKind = "slow"         // the answer is delayed
-	FaultReset       FaultKind = "reset"        // connection closed, no answer
+	FaultReset       FaultKind = "reset"        // connection closed, no answer (see Faults.Reset)
 	FaultTruncated   FaultKind = "truncated"    // a 2xx whose body is cut short, then the connection dropped
 	FaultMalformed   FaultKind = "malformed"    // a 2xx whose body is not JSON
 	FaultSchema      FaultKind = "schema"       // a 2xx whose JSON breaks the documented schema
@@ -47,10 +47,14 @@ type Faults struct {
 
 	ServerError Fault
 	Slow        Fault
-	Reset       Fault
-	Truncated   Fault
-	Malformed   Fault
-	Schema      Fault
+	// Reset closes the connection without a byte of answer. Note that
+	// net/http's Transport replays an idempotent request (GET) once, by
+	// itself, when a connection it reused closes that way: the fake then
+	// sees a second request, and the client may never see the reset.
+	Reset     Fault
+	Truncated Fault
+	Malformed Fault
+	Schema    Fault
 
 	// ServerErrorStatus is the status of a ServerError fault. The default
 	// value is 500.

@@ -30,10 +30,10 @@ const (
 func (c *Client) BlockContact(ctx context.Context, email, reason string) error {
 	const op = "block contact"
 	if !ValidEmail(email) {
-		c.rejected.Add(1)
+		c.call.Counters.Rejected.Add(1)
 		return &Error{Op: op, Err: ErrInvalidEmail}
 	}
-	c.log.LogAttrs(ctx, slog.LevelDebug, "opencx block contact", slog.Any("email", normalize.Redacted(email)))
+	c.call.Log.LogAttrs(ctx, slog.LevelDebug, "opencx block contact", slog.Any("email", normalize.Redacted(email)))
 	_, err := c.do(ctx, op, http.MethodPost, ContactsPath, struct {
 		Email  string `json:"email"`
 		Reason string `json:"reason,omitempty"`
@@ -77,7 +77,7 @@ func (c *Client) BlockDomains(ctx context.Context, domains []string, reason stri
 	}
 	for _, d := range domains {
 		if !ValidDomain(d) {
-			c.rejected.Add(1)
+			c.call.Counters.Rejected.Add(1)
 			return DomainsResult{}, &Error{Op: op, Err: ErrInvalidDomain}
 		}
 	}
@@ -186,7 +186,7 @@ func (c *Client) ListContacts(ctx context.Context, page int) (ContactsPage, erro
 }
 
 func (c *Client) badResponse(op string, status int) error {
-	c.failed.Add(1)
+	c.call.BadResponse()
 	return &Error{Op: op, StatusCode: status, Err: ErrBadResponse}
 }
 

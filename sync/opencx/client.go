@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/sendguard/sendguard/internal/vendorhttp"
@@ -74,19 +73,9 @@ type Config struct {
 //
 // A Client is safe for concurrent use by multiple goroutines.
 type Client struct {
-	base, token string
-	hc          *http.Client
-	pacer       *vendorhttp.Pacer
-	pageSize    int
-	pageParam   string
-	timeout     time.Duration
-	maxBody     int64
-	log         *slog.Logger
-	requests    atomic.Uint64
-	rateLimited atomic.Uint64
-	failed      atomic.Uint64
-	rejected    atomic.Uint64
-	waited      atomic.Int64
+	call      *vendorhttp.Caller
+	pageSize  int
+	pageParam string
 }
 
 // New returns a Client for cfg. It returns an error if the token is missing
@@ -99,27 +88,26 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opencx: %w", err)
 	}
-	c := &Client{
-		base: base, token: cfg.Token, hc: cfg.HTTPClient, log: cfg.Logger,
-		pageSize: cfg.PageSize, pageParam: cfg.PageSizeParam, timeout: cfg.Timeout, maxBody: cfg.MaxBodyBytes,
+	hc, log := cfg.HTTPClient, cfg.Logger
+	if hc == nil {
+		hc = &http.Client{CheckRedirect: vendorhttp.NoRedirect}
 	}
-	if c.hc == nil {
-		c.hc = &http.Client{CheckRedirect: vendorhttp.NoRedirect}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
-	if c.log == nil {
-		c.log = slog.New(slog.DiscardHandler)
-	}
+	c := &Client{pageSize: cfg.PageSize, pageParam: cfg.PageSizeParam}
 	if c.pageSize == 0 {
 		c.pageSize = DefaultPageSize
 	}
 	if c.pageParam == "" {
 		c.pageParam = DefaultPageSizeParam
 	}
-	if c.timeout == 0 {
-		c.timeout = DefaultTimeout
+	timeout, maxBody := cfg.Timeout, cfg.MaxBodyBytes
+	if timeout == 0 {
+		timeout = DefaultTimeout
 	}
-	if c.maxBody <= 0 {
-		c.maxBody = DefaultMaxBodyBytes
+	if maxBody <= 0 {
+		maxBody = DefaultMaxBodyBytes
 	}
 	rpm := cfg.RequestsPerMinute
 	if rpm == 0 {
@@ -134,7 +122,10 @@ func New(cfg Config) (*Client, error) {
 		pc.Windows = []vendorhttp.Window{w}
 		pc.Rate, pc.Burst = rpm/60, burst
 	}
-	c.pacer = vendorhttp.NewPacer(pc)
+	c.call = &vendorhttp.Caller{
+		Vendor: "opencx", Base: base, Token: cfg.Token, Client: hc, Pacer: vendorhttp.NewPacer(pc),
+		Timeout: timeout, MaxBody: maxBody, Log: log,
+	}
 	return c, nil
 }
 
@@ -150,9 +141,10 @@ type ClientStats struct {
 
 // Stats returns the client's counters.
 func (c *Client) Stats() ClientStats {
+	n := &c.call.Counters
 	return ClientStats{
-		Requests: c.requests.Load(), RateLimited: c.rateLimited.Load(), Errors: c.failed.Load(),
-		Rejected: c.rejected.Load(), Waited: time.Duration(c.waited.Load()), InFlight: c.pacer.InFlight(),
+		Requests: n.Requests.Load(), RateLimited: n.RateLimited.Load(), Errors: n.Failed.Load(),
+		Rejected: n.Rejected.Load(), Waited: time.Duration(n.Waited.Load()), InFlight: c.call.Pacer.InFlight(),
 	}
 }
 
@@ -167,40 +159,15 @@ type errorDto struct {
 // do makes one paced request and returns the answer of a 2xx, or an
 // [*Error].
 func (c *Client) do(ctx context.Context, op, method, pathQuery string, payload any) (vendorhttp.Response, error) {
-	var body []byte
-	if payload != nil {
-		var err error
-		if body, err = json.Marshal(payload); err != nil {
-			return vendorhttp.Response{}, &Error{Op: op, Err: err}
-		}
-	}
-	release, waited, err := c.pacer.Acquire(ctx)
-	c.waited.Add(int64(waited))
-	if err != nil {
-		return vendorhttp.Response{}, &Error{Op: op, Err: err}
-	}
-	defer release()
-	c.requests.Add(1)
-	start := time.Now()
-	resp, err := vendorhttp.Do(ctx, c.hc, vendorhttp.Request{
-		Method: method, URL: c.base + pathQuery, Token: c.token, Body: body,
-		Timeout: c.timeout, MaxBody: c.maxBody,
-	})
-	c.log.LogAttrs(ctx, slog.LevelDebug, "opencx request", slog.String("op", op), slog.String("method", method),
-		slog.String("path", pathQuery), slog.Int("status", resp.Status), slog.Duration("took", time.Since(start)),
-		slog.Duration("paced", waited))
-	if err != nil {
-		c.failed.Add(1)
+	resp, err := c.call.Call(ctx, op, method, pathQuery, payload)
+	switch {
+	case err != nil:
 		return resp, &Error{Op: op, StatusCode: resp.Status, Err: err}
-	}
-	if resp.Status/100 == 2 {
-		if resp.TooLarge {
-			c.failed.Add(1)
-			return resp, &Error{Op: op, StatusCode: resp.Status, Err: ErrTooLarge}
-		}
+	case resp.Status/100 == 2 && resp.TooLarge:
+		return resp, &Error{Op: op, StatusCode: resp.Status, Err: ErrTooLarge}
+	case resp.Status/100 == 2:
 		return resp, nil
 	}
-	c.failed.Add(1)
 	e := &Error{Op: op, StatusCode: resp.Status, TraceID: resp.Header.Get("X-Request-Id")}
 	if e.TraceID == "" {
 		e.TraceID = resp.Header.Get("X-Trace-Id")
@@ -211,17 +178,7 @@ func (c *Client) do(ctx context.Context, op, method, pathQuery string, payload a
 	} else {
 		e.Message = vendorhttp.Snippet(resp.Body)
 	}
-	if d, _, ok := vendorhttp.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-		e.RetryAfter = d
-	}
-	if resp.Status == http.StatusTooManyRequests {
-		c.rateLimited.Add(1)
-		if e.RetryAfter > 0 {
-			c.pacer.HoldUntil(time.Now().Add(e.RetryAfter))
-		}
-		c.log.LogAttrs(ctx, slog.LevelWarn, "opencx rate limited", slog.String("op", op),
-			slog.Duration("retry_after", e.RetryAfter))
-	}
+	e.RetryAfter, _, _ = vendorhttp.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	return resp, e
 }
 

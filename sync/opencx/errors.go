@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sendguard/sendguard/internal/vendorhttp"
 )
 
 // Sentinel causes carried in [Error.Err]. Match them with errors.Is.
@@ -78,16 +80,8 @@ func (e *Error) Unwrap() error { return e.Err }
 // ...), client-side validation failures, and a 2xx whose body was too large
 // or broke the schema.
 func (e *Error) Temporary() bool {
-	switch {
-	case errors.Is(e.Err, ErrInvalidEmail), errors.Is(e.Err, ErrInvalidDomain),
-		errors.Is(e.Err, ErrTooLarge), errors.Is(e.Err, ErrBadResponse):
-		return false
-	case e.StatusCode == 0, e.StatusCode/100 == 2:
-		return true // no complete answer
-	case e.StatusCode == http.StatusRequestTimeout, e.StatusCode == http.StatusTooManyRequests, e.StatusCode >= 500:
-		return true
-	}
-	return false
+	return vendorhttp.Temporary(e.StatusCode, errors.Is(e.Err, ErrInvalidEmail) || errors.Is(e.Err, ErrInvalidDomain) ||
+		errors.Is(e.Err, ErrTooLarge) || errors.Is(e.Err, ErrBadResponse))
 }
 
 // Accepted reports whether OpenCX answered 2xx: the request was carried

@@ -1,0 +1,102 @@
+package vendorhttp
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+)
+
+// Counters are a client's request counters.
+type Counters struct {
+	Requests    atomic.Uint64 // requests sent
+	RateLimited atomic.Uint64 // 429 answers
+	Failed      atomic.Uint64 // requests that failed: no answer, non-2xx, or an unusable 2xx
+	Rejected    atomic.Uint64 // calls refused before sending
+	Waited      atomic.Int64  // nanoseconds spent waiting for the pace
+}
+
+// Caller makes paced, logged, counted requests for one vendor client.
+//
+// A Caller is safe for concurrent use by multiple goroutines once built;
+// its fields must not change after the first call.
+type Caller struct {
+	Vendor  string // for log messages, e.g. "opencx"
+	Base    string // base URL, no trailing slash
+	Token   string
+	Client  *http.Client
+	Pacer   *Pacer
+	Timeout time.Duration
+	MaxBody int64
+	Log     *slog.Logger
+	// OnAnswer, if set, sees every answer that arrived (any status),
+	// before Call returns; it may read headers and hold the pacer.
+	OnAnswer func(resp Response, now time.Time)
+	Counters Counters
+}
+
+// Call waits for the pace, sends one request (payload marshalled as JSON
+// unless nil) and returns the answer. err is non-nil only when no complete
+// answer arrived: the pace wait failed (ctx), the payload did not marshal,
+// or the exchange failed; resp.Status may then still be set (a 2xx whose
+// body was cut). A 429 is counted and its Retry-After (seconds) holds the
+// pacer.
+func (c *Caller) Call(ctx context.Context, op, method, pathQuery string, payload any) (resp Response, err error) {
+	var body []byte
+	if payload != nil {
+		if body, err = json.Marshal(payload); err != nil {
+			return Response{}, err
+		}
+	}
+	release, waited, err := c.Pacer.Acquire(ctx)
+	c.Counters.Waited.Add(int64(waited))
+	if err != nil {
+		return Response{}, err
+	}
+	defer release()
+	c.Counters.Requests.Add(1)
+	start := time.Now()
+	resp, err = Do(ctx, c.Client, Request{
+		Method: method, URL: c.Base + pathQuery, Token: c.Token, Body: body, Timeout: c.Timeout, MaxBody: c.MaxBody,
+	})
+	c.Log.LogAttrs(ctx, slog.LevelDebug, c.Vendor+" request", slog.String("op", op), slog.String("method", method),
+		slog.String("path", pathQuery), slog.Int("status", resp.Status), slog.Duration("took", time.Since(start)),
+		slog.Duration("paced", waited))
+	if err != nil || resp.Status/100 != 2 || resp.TooLarge {
+		c.Counters.Failed.Add(1)
+	}
+	if resp.Status != 0 && c.OnAnswer != nil {
+		c.OnAnswer(resp, time.Now())
+	}
+	if resp.Status == http.StatusTooManyRequests {
+		c.Counters.RateLimited.Add(1)
+		d, inFlight, _ := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		if d > 0 {
+			c.Pacer.HoldUntil(time.Now().Add(d))
+		}
+		c.Log.LogAttrs(ctx, slog.LevelWarn, c.Vendor+" rate limited", slog.String("op", op),
+			slog.Duration("retry_after", d), slog.Bool("in_flight_limit", inFlight))
+	}
+	return resp, err
+}
+
+// BadResponse counts a 2xx whose body could not be used.
+func (c *Caller) BadResponse() { c.Counters.Failed.Add(1) }
+
+// Temporary is the classification both vendors' errors share: no answer
+// (status 0, or a 2xx whose body was cut), 408, 429 and 5xx are worth a
+// retry; any other status is not. permanentCause overrides everything (a
+// validation failure, an oversized or unreadable 2xx).
+func Temporary(status int, permanentCause bool) bool {
+	switch {
+	case permanentCause:
+		return false
+	case status == 0, status/100 == 2:
+		return true
+	case status == http.StatusRequestTimeout, status == http.StatusTooManyRequests, status >= 500:
+		return true
+	}
+	return false
+}
