@@ -1,0 +1,660 @@
+package guard
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sendguard/sendguard/filter"
+	"github.com/sendguard/sendguard/normalize"
+	"github.com/sendguard/sendguard/storage"
+)
+
+// Guard answers whether a recipient may be sent to, and keeps the blocklist.
+// See the package documentation for the data flow and the promises.
+//
+// Guard is safe for concurrent use by multiple goroutines.
+type Guard struct {
+	norm   *normalize.Normalizer
+	store  *storage.Store
+	owns   bool // the guard opened the store and closes it
+	filter *filter.Filter
+	opts   options
+
+	// domains holds every blocked domain (and possibly a few unblocked
+	// ones): a copy-on-write set read without locks on the hot path. It
+	// only says "maybe"; the store confirms.
+	domains atomic.Pointer[map[string]struct{}]
+
+	// wmu serializes writes: blocks, unblocks and imports, so that the
+	// domain set and the store never disagree about a domain, and so that
+	// Close waits for a write in flight.
+	wmu sync.Mutex
+
+	allowed, blocked, invalid           counter
+	maybes, falsePositives, storeErrors counter
+	blocks, unblocks, imported          atomic.Uint64
+	lastRebuildErr                      atomic.Pointer[error]
+
+	notifyMu sync.Mutex
+	notifyCh chan struct{}
+
+	kick      chan struct{}
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closed    atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+}
+
+const (
+	sourceLocal  = "local"
+	sourceImport = "import"
+	snapshotFile = "sendguard-filter.snap"
+	snapshotMeta = "guard/snapshot-stamp"
+)
+
+// Open opens (or creates) the blocklist stored in dir — an embedded Badger
+// database — and loads its filter: from the snapshot the last Close wrote,
+// if it matches the store exactly, or else by scanning the store. The guard
+// owns the store: [Guard.Close] closes it.
+//
+// Open returns an error wrapping storage.ErrLocked if another process holds
+// dir, and storage.ErrSettings if [WithProviderFolding] differs from the
+// value the store was created with.
+func Open(dir string, opts ...Option) (*Guard, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	sopts := storage.Options{
+		InMemory:        o.inMemory,
+		Logger:          o.log,
+		ProviderFolding: o.folding,
+		SyncWrites:      o.syncWrites,
+		Clock:           o.now,
+	}
+	s, err := storage.Open(dir, sopts)
+	if err != nil && !o.foldingSet && errors.Is(err, storage.ErrSettings) {
+		// The caller left folding to the store: use the store's value.
+		sopts.ProviderFolding = !sopts.ProviderFolding
+		s, err = storage.Open(dir, sopts)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("guard: open: %w", err)
+	}
+	if o.snapshot && o.snapshotPath == "" && !o.inMemory {
+		o.snapshotPath = filepath.Join(dir, snapshotFile)
+	}
+	if o.inMemory && o.snapshotPath == "" {
+		o.snapshot = false
+	}
+	g, err := newGuard(s, o, true)
+	if err != nil {
+		return nil, errors.Join(err, s.Close())
+	}
+	return g, nil
+}
+
+// New makes a guard over a store the caller opened. The caller keeps
+// ownership: [Guard.Close] does not close s, and s must stay open until the
+// guard is closed. Provider folding is the store's; giving
+// [WithProviderFolding] with another value is an error wrapping
+// storage.ErrSettings. No snapshot is written unless [WithSnapshotPath] is
+// given.
+func New(s *storage.Store, opts ...Option) (*Guard, error) {
+	o := defaultOptions()
+	o.snapshot = false
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if s == nil {
+		return nil, errors.New("guard: nil store")
+	}
+	if o.foldingSet && o.folding != s.ProviderFolding() {
+		return nil, fmt.Errorf("guard: provider folding %v differs from the store's %v: %w",
+			o.folding, s.ProviderFolding(), storage.ErrSettings)
+	}
+	if o.snapshotPath == "" {
+		o.snapshot = false
+	}
+	return newGuard(s, o, false)
+}
+
+func newGuard(s *storage.Store, o options, owns bool) (*Guard, error) {
+	nopts := []normalize.Option{
+		normalize.WithRegion(o.region),
+		normalize.WithProviderFolding(s.ProviderFolding()),
+	}
+	if o.memoSet {
+		nopts = append(nopts, normalize.WithMemoSize(o.memoSize))
+	}
+	norm, err := normalize.New(nopts...)
+	if err != nil {
+		return nil, fmt.Errorf("guard: %w", err)
+	}
+	if o.expected == 0 {
+		o.expected = defaultOptions().expected
+	}
+	if !(o.fpRate > 0 && o.fpRate < 1) {
+		return nil, fmt.Errorf("guard: false-positive rate %v is not between 0 and 1", o.fpRate)
+	}
+	g := &Guard{
+		norm:     norm,
+		store:    s,
+		owns:     owns,
+		opts:     o,
+		notifyCh: make(chan struct{}),
+		kick:     make(chan struct{}, 1),
+	}
+	ctx := context.Background()
+	if err := g.loadDomains(ctx); err != nil {
+		return nil, err
+	}
+	if err := g.loadFilter(ctx); err != nil {
+		return nil, err
+	}
+	mctx, cancel := context.WithCancel(context.Background())
+	g.cancel = cancel
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		g.maintain(mctx)
+	}()
+	return g, nil
+}
+
+func (g *Guard) loadDomains(ctx context.Context) error {
+	set := make(map[string]struct{})
+	err := g.store.ScanKind(ctx, normalize.Domain, func(e storage.Entry) error {
+		set[e.Contact.Value] = struct{}{}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("guard: load domain blocks: %w", err)
+	}
+	g.domains.Store(&set)
+	return nil
+}
+
+// scanKeys is the filter's key source: every live key in the store.
+func (g *Guard) scanKeys(ctx context.Context, add func(key []byte)) error {
+	return g.store.ScanKeys(ctx, func(key []byte) error {
+		add(key)
+		return nil
+	})
+}
+
+func (g *Guard) loadFilter(ctx context.Context) error {
+	if g.opts.snapshot {
+		if f := g.readSnapshot(ctx); f != nil {
+			g.filter = f
+			return nil
+		}
+	}
+	f := filter.New(g.opts.expected, g.opts.fpRate)
+	if err := f.Rebuild(ctx, g.opts.expected, g.scanKeys); err != nil {
+		return fmt.Errorf("guard: load filter: %w", err)
+	}
+	g.filter = f
+	return nil
+}
+
+// Normalizer returns the guard's normalizer: the one that makes the keys
+// this guard's store holds.
+func (g *Guard) Normalizer() *normalize.Normalizer { return g.norm }
+
+// Store returns the guard's store. Writing entries to it directly bypasses
+// the filter: use the guard's methods to block.
+func (g *Guard) Store() *storage.Store { return g.store }
+
+// Check says whether recipient may be sent to. It normalizes recipient (an
+// email address, a phone number or a domain), tests the filter and, only on
+// a "maybe", confirms in the store; an email is also blocked when its domain
+// or any parent domain is blocked.
+//
+// A blocked recipient is not an error: the Verdict says Blocked. Check
+// returns an error wrapping normalize.ErrInvalid for input that is not a
+// recipient, [ErrClosed] after Close, and, when the store fails, an error
+// wrapping [ErrUnavailable] together with a Verdict that says Blocked
+// (unless the guard was opened with [FailOpen]).
+//
+// For canonical input that is not blocked, Check does not allocate.
+func (g *Guard) Check(ctx context.Context, recipient string) (Verdict, error) {
+	if g.closed.Load() {
+		return Verdict{Input: recipient}, ErrClosed
+	}
+	c, err := g.norm.Parse(recipient)
+	if err != nil {
+		g.invalid.inc()
+		return Verdict{Input: recipient}, err
+	}
+	return g.check(ctx, recipient, c)
+}
+
+// CheckContact is Check for a contact that is already canonical (from the
+// guard's [Guard.Normalizer]).
+func (g *Guard) CheckContact(ctx context.Context, c normalize.Contact) (Verdict, error) {
+	if g.closed.Load() {
+		return Verdict{Input: c.Value}, ErrClosed
+	}
+	return g.check(ctx, c.Value, c)
+}
+
+func (g *Guard) check(ctx context.Context, input string, c normalize.Contact) (Verdict, error) {
+	v := Verdict{Input: input, Contact: c}
+	var buf [160]byte
+	key := c.AppendKey(buf[:0])
+	if g.filter.MayContain(key) {
+		if done, err := g.confirm(ctx, &v, key, c, MatchAddress); done {
+			return v, err
+		}
+	}
+	if c.Kind == normalize.Email || c.Kind == normalize.Domain {
+		if set := *g.domains.Load(); len(set) > 0 {
+			d := c.EmailDomain()
+			for {
+				if _, ok := set[d]; ok {
+					dc := normalize.Contact{Kind: normalize.Domain, Value: d}
+					dkey := dc.AppendKey(buf[:0])
+					if done, err := g.confirm(ctx, &v, dkey, dc, MatchDomain); done {
+						return v, err
+					}
+				}
+				i := strings.IndexByte(d, '.')
+				if i < 0 {
+					break
+				}
+				d = d[i+1:]
+				if strings.IndexByte(d, '.') < 0 {
+					break // a bare top-level domain is never a block
+				}
+			}
+		}
+	}
+	g.allowed.inc()
+	return v, nil
+}
+
+// confirm looks key up in the store after a filter or domain-set "maybe".
+// It reports done when the verdict is final (blocked, or failed closed).
+func (g *Guard) confirm(ctx context.Context, v *Verdict, key []byte, matched normalize.Contact, m Match) (bool, error) {
+	g.maybes.inc()
+	e, ok, err := g.store.GetKey(ctx, key)
+	if err != nil {
+		g.storeErrors.inc()
+		if g.opts.failMode == FailOpen {
+			g.opts.log.Warn("guard: store failed during check; failing open",
+				slog.Any("recipient", v.Contact), slog.Any("err", err))
+			return false, nil
+		}
+		g.opts.log.Warn("guard: store failed during check; refusing",
+			slog.Any("recipient", v.Contact), slog.Any("err", err))
+		v.Blocked, v.Match, v.Matched = true, m, matched
+		v.Reason = "blocklist unavailable"
+		return true, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	if !ok {
+		g.falsePositives.inc()
+		return false, nil
+	}
+	g.blocked.inc()
+	v.Blocked, v.Match, v.Matched = true, m, matched
+	v.Reason, v.Source, v.CreatedAt, v.ExpiresAt = e.Reason, e.Source, e.CreatedAt, e.ExpiresAt
+	return true, nil
+}
+
+// CheckAll checks every recipient in order. The verdicts are in the same
+// order as recipients. The error joins the per-recipient errors (invalid
+// input, an unavailable store); the verdicts are complete either way.
+func (g *Guard) CheckAll(ctx context.Context, recipients []string) ([]Verdict, error) {
+	out := make([]Verdict, len(recipients))
+	var errs []error
+	for i, r := range recipients {
+		v, err := g.Check(ctx, r)
+		out[i] = v
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// Block blocks recipient — an email address, a phone number or a domain
+// ("example.com", "@example.com", "*.example.com"; a domain block covers
+// its subdomains). Once Block has returned, no Check and no wrapped send
+// lets the contact through. Blocking a contact that is already blocked
+// keeps the existing block unless the new one lasts longer.
+//
+// The verdict describes the block now in force. Block returns an error
+// wrapping normalize.ErrInvalid for input that is not a recipient.
+func (g *Guard) Block(ctx context.Context, recipient, reason string, opts ...BlockOption) (Verdict, error) {
+	c, err := g.norm.Parse(recipient)
+	if err != nil {
+		return Verdict{Input: recipient}, err
+	}
+	if _, err := g.blockContact(ctx, c, recipient, reason, sourceLocal, opts); err != nil {
+		return Verdict{Input: recipient, Contact: c}, err
+	}
+	v := Verdict{Input: recipient, Contact: c, Blocked: true, Match: MatchAddress, Matched: c}
+	e, ok, err := g.store.Get(ctx, c)
+	if err != nil {
+		return v, fmt.Errorf("guard: block: %w", err)
+	}
+	if ok {
+		v.Reason, v.Source, v.CreatedAt, v.ExpiresAt = e.Reason, e.Source, e.CreatedAt, e.ExpiresAt
+	}
+	return v, nil
+}
+
+// BlockContact blocks a contact that is already canonical (from the guard's
+// normalizer), recording original as the text it came from. It reports
+// whether anything changed: false when an equal or longer block was already
+// in force. The sync engine applies remote blocks through it.
+func (g *Guard) BlockContact(ctx context.Context, c normalize.Contact, original, reason string, opts ...BlockOption) (bool, error) {
+	if c.Kind < normalize.Email || c.Kind > normalize.Domain || c.Value == "" {
+		return false, &normalize.InvalidError{Input: c.Value, Kind: c.Kind, Reason: "not a canonical contact"}
+	}
+	return g.blockContact(ctx, c, original, reason, sourceLocal, opts)
+}
+
+func (g *Guard) entry(c normalize.Contact, original, reason, defSource string, opts []BlockOption) (storage.Entry, error) {
+	bo := blockOptions{source: defSource}
+	for _, opt := range opts {
+		opt(&bo)
+	}
+	now := g.opts.now()
+	e := storage.Entry{
+		Contact:   c,
+		Original:  original,
+		Reason:    reason,
+		Source:    bo.source,
+		CreatedAt: bo.createdAt,
+		ExpiresAt: bo.expiresAt,
+	}
+	if e.CreatedAt.IsZero() {
+		e.CreatedAt = now
+	}
+	if bo.expiry > 0 {
+		e.ExpiresAt = now.Add(bo.expiry)
+	}
+	if bo.expiry < 0 || (!e.ExpiresAt.IsZero() && !e.ExpiresAt.After(now)) {
+		return e, fmt.Errorf("guard: block of %v expires in the past", normalize.Redacted(c.Value))
+	}
+	return e, nil
+}
+
+func (g *Guard) blockContact(ctx context.Context, c normalize.Contact, original, reason, defSource string, opts []BlockOption) (bool, error) {
+	e, err := g.entry(c, original, reason, defSource, opts)
+	if err != nil {
+		return false, err
+	}
+	g.wmu.Lock()
+	defer g.wmu.Unlock()
+	if g.closed.Load() {
+		return false, ErrClosed
+	}
+	// The store first, then the filter: a filter rebuild that starts
+	// after the write scans the key, and one that is already running
+	// records the Add. Either way the key is in the filter before Block
+	// returns. The domain set learns a domain before the write, so a
+	// failed write leaves at most a "maybe" the store answers.
+	if c.Kind == normalize.Domain {
+		g.addDomains([]string{c.Value})
+	}
+	added, _, err := g.store.Put(ctx, e)
+	if err != nil {
+		return false, fmt.Errorf("guard: block: %w", err)
+	}
+	g.filter.Add(c.Key())
+	if added {
+		g.blocks.Add(1)
+		g.opts.log.Debug("guard: blocked", slog.Any("recipient", c), slog.String("source", e.Source))
+		g.changed()
+	}
+	return added, nil
+}
+
+// Unblock removes the block on recipient itself, if there is one, and
+// reports whether there was. It does not lift a block on the domain of an
+// email: unblock the domain for that. A vendor's copy of the block is not
+// removed (neither vendor documents how); the sync engine keeps the unblock
+// from being undone by the next pull.
+func (g *Guard) Unblock(ctx context.Context, recipient string) (bool, error) {
+	c, err := g.norm.Parse(recipient)
+	if err != nil {
+		return false, err
+	}
+	return g.UnblockContact(ctx, c)
+}
+
+// UnblockContact is Unblock for a canonical contact.
+func (g *Guard) UnblockContact(ctx context.Context, c normalize.Contact) (bool, error) {
+	g.wmu.Lock()
+	defer g.wmu.Unlock()
+	if g.closed.Load() {
+		return false, ErrClosed
+	}
+	existed, err := g.store.Delete(ctx, c, sourceLocal)
+	if err != nil {
+		return false, fmt.Errorf("guard: unblock: %w", err)
+	}
+	if c.Kind == normalize.Domain {
+		g.removeDomain(c.Value)
+	}
+	if existed {
+		g.unblocks.Add(1)
+		// Bloom bits cannot be cleared: the key is now stale until the
+		// next rebuild.
+		g.filter.NoteStale(1)
+		g.opts.log.Debug("guard: unblocked", slog.Any("recipient", c))
+		g.changed()
+	}
+	return existed, nil
+}
+
+// addDomains publishes a new domain set with ds added. Caller holds wmu.
+func (g *Guard) addDomains(ds []string) {
+	old := *g.domains.Load()
+	next := make(map[string]struct{}, len(old)+len(ds))
+	for d := range old {
+		next[d] = struct{}{}
+	}
+	for _, d := range ds {
+		next[d] = struct{}{}
+	}
+	g.domains.Store(&next)
+}
+
+// removeDomain publishes a new domain set without d. Caller holds wmu.
+func (g *Guard) removeDomain(d string) {
+	old := *g.domains.Load()
+	if _, ok := old[d]; !ok {
+		return
+	}
+	next := make(map[string]struct{}, len(old))
+	for k := range old {
+		if k != d {
+			next[k] = struct{}{}
+		}
+	}
+	g.domains.Store(&next)
+}
+
+// Rejected is one input [Guard.Import] could not read.
+type Rejected struct {
+	Index int    // position in the input slice
+	Input string // the input as given
+	Err   error  // wraps normalize.ErrInvalid
+}
+
+// ImportResult counts what [Guard.Import] did.
+type ImportResult struct {
+	Added   int        // new blocks written
+	Present int        // already blocked (in the store, or earlier in the same input)
+	Invalid []Rejected // inputs that are not recipients, in input order
+}
+
+// Import blocks many recipients at once through the store's bulk path, all
+// with the same reason and options (the source defaults to "import"). Like
+// Block, every imported contact is in the filter before Import returns.
+// Invalid inputs are reported, not fatal; the error is for the import
+// itself (the store failing, ctx ending), in which case some blocks may
+// have been written and a retry is safe.
+func (g *Guard) Import(ctx context.Context, recipients []string, reason string, opts ...BlockOption) (ImportResult, error) {
+	var res ImportResult
+	entries := make([]storage.Entry, 0, len(recipients))
+	seen := make(map[string]struct{}, len(recipients))
+	var domains []string
+	for i, r := range recipients {
+		c, err := g.norm.Parse(r)
+		if err != nil {
+			res.Invalid = append(res.Invalid, Rejected{Index: i, Input: r, Err: err})
+			continue
+		}
+		key := string(c.Key())
+		if _, dup := seen[key]; dup {
+			res.Present++
+			continue
+		}
+		seen[key] = struct{}{}
+		e, err := g.entry(c, r, reason, sourceImport, opts)
+		if err != nil {
+			return res, err
+		}
+		entries = append(entries, e)
+		if c.Kind == normalize.Domain {
+			domains = append(domains, c.Value)
+		}
+	}
+	if len(entries) == 0 {
+		return res, nil
+	}
+	g.wmu.Lock()
+	defer g.wmu.Unlock()
+	if g.closed.Load() {
+		return res, ErrClosed
+	}
+	if len(domains) > 0 {
+		g.addDomains(domains)
+	}
+	ir, err := g.store.Import(ctx, entries)
+	// Store first, then filter, as in blockContact. Every key goes to the
+	// filter even if the import failed part way: some may have been
+	// written, and an extra key is only a "maybe".
+	var buf []byte
+	for _, e := range entries {
+		buf = e.Contact.AppendKey(buf[:0])
+		g.filter.Add(buf)
+	}
+	res.Added += ir.Added
+	res.Present += ir.Present
+	g.imported.Add(uint64(ir.Added))
+	if ir.Added > 0 {
+		g.changed()
+	}
+	if err != nil {
+		return res, fmt.Errorf("guard: import: %w", err)
+	}
+	return res, nil
+}
+
+// Changes returns a channel that is closed at the next block, unblock or
+// import that changes the store. Call it again after each wake-up for a new
+// channel. The sync engine uses it to push local blocks promptly.
+func (g *Guard) Changes() <-chan struct{} {
+	g.notifyMu.Lock()
+	defer g.notifyMu.Unlock()
+	return g.notifyCh
+}
+
+// changed wakes Changes waiters and the rebuild loop.
+func (g *Guard) changed() {
+	g.notifyMu.Lock()
+	close(g.notifyCh)
+	g.notifyCh = make(chan struct{})
+	g.notifyMu.Unlock()
+	select {
+	case g.kick <- struct{}{}:
+	default:
+	}
+}
+
+// maintain rebuilds the filter in the background when it is over capacity
+// or stale.
+func (g *Guard) maintain(ctx context.Context) {
+	t := time.NewTicker(g.opts.rebuildInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-g.kick:
+		}
+		if !g.filter.NeedsRebuild() {
+			continue
+		}
+		if err := g.Rebuild(ctx); err != nil && ctx.Err() == nil {
+			g.opts.log.Warn("guard: filter rebuild failed", slog.Any("err", err))
+		}
+	}
+}
+
+// Rebuild builds a fresh filter from the store and swaps it in, clearing
+// the bits of unblocked and expired contacts and resizing for the current
+// count. Checks and blocks go on meanwhile: a block made during the rebuild
+// lands in both filters. The guard rebuilds by itself when needed; Rebuild
+// is for operators and tests.
+func (g *Guard) Rebuild(ctx context.Context) error {
+	if g.closed.Load() {
+		return ErrClosed
+	}
+	st := g.filter.Stats()
+	expected := max(uint(st.Count-min(st.Stale, st.Count))*2, g.opts.expected)
+	err := g.filter.Rebuild(ctx, expected, g.scanKeys)
+	if err != nil {
+		g.lastRebuildErr.Store(&err)
+		return fmt.Errorf("guard: rebuild: %w", err)
+	}
+	g.lastRebuildErr.Store(nil)
+	return nil
+}
+
+// Close stops the guard's background work, writes the filter snapshot (if
+// snapshots are on), and closes the store if the guard opened it. It waits
+// for a block in flight. Close is idempotent and safe to call concurrently;
+// every call returns the first call's result.
+func (g *Guard) Close() error {
+	g.closeOnce.Do(func() {
+		g.closed.Store(true)
+		g.cancel()
+		g.wg.Wait()
+		g.wmu.Lock()
+		defer g.wmu.Unlock()
+		var errs []error
+		if g.opts.snapshot {
+			if err := g.writeSnapshot(context.Background()); err != nil {
+				g.opts.log.Warn("guard: filter snapshot not written", slog.Any("err", err))
+			}
+		}
+		if g.owns {
+			errs = append(errs, g.store.Close())
+		}
+		g.closeErr = errors.Join(errs...)
+	})
+	return g.closeErr
+}
+
+func randomStamp() []byte {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	return b
+}

@@ -1,0 +1,170 @@
+package guard
+
+import (
+	"log/slog"
+	"time"
+)
+
+// FailMode says what Check does when the store cannot confirm a filter
+// "maybe" (a storage error).
+type FailMode uint8
+
+const (
+	// FailClosed treats the recipient as blocked and returns an error
+	// wrapping [ErrUnavailable]: nothing is sent. It is the default.
+	FailClosed FailMode = iota
+	// FailOpen treats the recipient as allowed, logs a warning and counts
+	// the error in [Stats].StoreErrors. Choose it only where a missed
+	// message costs more than one sent to a blocked contact.
+	FailOpen
+)
+
+// Option configures [Open] and [New].
+type Option func(*options)
+
+type options struct {
+	region          string
+	folding         bool
+	foldingSet      bool
+	memoSize        int
+	memoSet         bool
+	expected        uint
+	fpRate          float64
+	failMode        FailMode
+	log             *slog.Logger
+	now             func() time.Time
+	snapshot        bool
+	snapshotPath    string
+	inMemory        bool
+	syncWrites      bool
+	rebuildInterval time.Duration
+}
+
+func defaultOptions() options {
+	return options{
+		region:          "US",
+		expected:        1 << 20,
+		fpRate:          0.001,
+		failMode:        FailClosed,
+		log:             slog.New(slog.DiscardHandler),
+		now:             time.Now,
+		snapshot:        true,
+		rebuildInterval: time.Minute,
+	}
+}
+
+// WithRegion sets the default region (ISO 3166-1 alpha-2, e.g. "GB") used to
+// read national phone numbers. It decides only how input is read, not the
+// keys (they are E.164), so it may differ between opens. The default value
+// of region is "US".
+func WithRegion(cc string) Option { return func(o *options) { o.region = cc } }
+
+// WithProviderFolding turns mailbox-provider folding on or off (see the
+// normalize package: Gmail dots, +tags). It changes keys, so the store keeps
+// the value it was created with: [Open] of an existing store with a
+// different value fails with an error wrapping storage.ErrSettings. When the
+// option is not given, an existing store's value is used. The default value
+// for a new store is false.
+func WithProviderFolding(on bool) Option {
+	return func(o *options) { o.folding, o.foldingSet = on, true }
+}
+
+// WithMemoSize sets the number of non-canonical phone inputs whose parse is
+// remembered. 0 disables the memo. The default is the normalize package's.
+func WithMemoSize(n int) Option { return func(o *options) { o.memoSize, o.memoSet = n, true } }
+
+// WithExpectedSize sets how many blocked contacts the filter is first sized
+// for. The filter grows by itself (a background rebuild) when it passes its
+// capacity; a good estimate only avoids that work. The default value is
+// 1,048,576 (about 1.8 MiB of filter at the default false-positive rate).
+func WithExpectedSize(n uint) Option { return func(o *options) { o.expected = n } }
+
+// WithFalsePositiveRate sets the filter's target false-positive rate: the
+// share of allowed recipients that cost a store read. The default value is
+// 0.001.
+func WithFalsePositiveRate(p float64) Option { return func(o *options) { o.fpRate = p } }
+
+// WithFailMode sets what happens when the store fails during a check. The
+// default value is [FailClosed].
+func WithFailMode(m FailMode) Option { return func(o *options) { o.failMode = m } }
+
+// WithLogger sets the logger. Recipients are always logged redacted. The
+// default discards everything.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) {
+		if l != nil {
+			o.log = l
+		}
+	}
+}
+
+// WithClock sets the clock used for block times and expiry; for tests. The
+// default value is time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) {
+		if now != nil {
+			o.now = now
+		}
+	}
+}
+
+// WithSnapshot turns the filter snapshot on or off. When on, [Guard.Close]
+// writes the filter to a file beside the store, and the next [Open] loads it
+// instead of scanning the store — but only if it matches the store exactly;
+// otherwise it is ignored and the filter is rebuilt. The default value is
+// true for [Open]; [New] never snapshots unless [WithSnapshotPath] is given.
+func WithSnapshot(on bool) Option { return func(o *options) { o.snapshot = on } }
+
+// WithSnapshotPath sets the snapshot file's path (and turns snapshots on).
+// The default for [Open] is "sendguard-filter.snap" inside dir.
+func WithSnapshotPath(path string) Option {
+	return func(o *options) { o.snapshotPath, o.snapshot = path, true }
+}
+
+// WithInMemory makes [Open] keep the store in memory (dir must be ""):
+// nothing survives Close. For tests and demos. The default value is false.
+func WithInMemory() Option { return func(o *options) { o.inMemory = true } }
+
+// WithSyncWrites makes every block and unblock reach the disk (fsync)
+// before it returns, so it survives a power loss, not only a process crash.
+// It costs a few milliseconds a write. The default value is false.
+func WithSyncWrites(on bool) Option { return func(o *options) { o.syncWrites = on } }
+
+// WithRebuildInterval sets how often the guard looks whether its filter
+// needs a rebuild (over capacity, or too many stale bits from unblocks and
+// expiries); a block or unblock also prompts a look. The default value is
+// one minute.
+func WithRebuildInterval(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.rebuildInterval = d
+		}
+	}
+}
+
+// BlockOption configures one [Guard.Block], [Guard.BlockContact] or
+// [Guard.Import] call.
+type BlockOption func(*blockOptions)
+
+type blockOptions struct {
+	source    string
+	expiry    time.Duration
+	expiresAt time.Time
+	createdAt time.Time
+}
+
+// WithSource records where a block came from: "local" (the default for
+// Block), "import" (the default for Import), or a remote's name.
+func WithSource(s string) BlockOption { return func(o *blockOptions) { o.source = s } }
+
+// WithExpiry makes the block lapse by itself d after it is made. Zero (the
+// default) means never.
+func WithExpiry(d time.Duration) BlockOption { return func(o *blockOptions) { o.expiry = d } }
+
+// WithExpiresAt makes the block lapse by itself at t. The zero time (the
+// default) means never.
+func WithExpiresAt(t time.Time) BlockOption { return func(o *blockOptions) { o.expiresAt = t } }
+
+// WithCreatedAt records when the block was made, for blocks copied from
+// elsewhere (a remote list, an export). The default is the guard's clock.
+func WithCreatedAt(t time.Time) BlockOption { return func(o *blockOptions) { o.createdAt = t } }
