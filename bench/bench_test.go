@@ -1,0 +1,421 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sendguard/sendguard/guard"
+)
+
+// checkCase is one kind of recipient the Check benchmarks look up.
+type checkCase struct {
+	name    string
+	inputs  []string // cycled through; the length is a power of two
+	blocked bool     // every input's right answer
+}
+
+var (
+	casesOnce sync.Once
+	cases     []checkCase
+	casesErr  error
+	fpOnce    sync.Once
+	fpRate    float64 // measured over fpProbes absent keys
+	fpProbes  int
+)
+
+// getCases builds the inputs on first use. Finding filter false positives
+// takes some thousands of checks.
+func getCases(b *testing.B, f *fixture) []checkCase {
+	b.Helper()
+	casesOnce.Do(func() { cases, casesErr = buildCases(f) })
+	if casesErr != nil {
+		b.Fatal(casesErr)
+	}
+	return cases
+}
+
+func buildCases(f *fixture) ([]checkCase, error) {
+	stride := max(1, f.n/4096)
+	blocked := sample(4096, func(i int) string {
+		j := i * stride % f.n
+		if j%4 == 3 {
+			j-- // a phone; take the email before it
+		}
+		return email(j)
+	}, nil)
+	fps, err := findFalsePositives(f.g, 64)
+	if err != nil {
+		return nil, err
+	}
+	return []checkCase{
+		{name: "allowed-email", inputs: sample(4096, func(i int) string {
+			return "someone" + strconv.Itoa(i) + "@nowhere" + strconv.Itoa(i%101) + ".test"
+		}, nil)},
+		{name: "allowed-e164", inputs: sample(4096, func(i int) string {
+			return fmt.Sprintf("+1720%03d%04d", 200+i/10000, i%10000)
+		}, nil)},
+		// 4,096 distinct national numbers: after the first round every one
+		// is in the normalizer's memo (8,192 by default).
+		{name: "allowed-national", inputs: sample(4096, func(i int) string {
+			return fmt.Sprintf("(720) %03d-%04d", 300+i/10000, i%10000)
+		}, nil)},
+		// 65,536 distinct national numbers cycled through an 8,192-entry
+		// LRU: every check parses with libphonenumber.
+		{name: "allowed-national-cold", inputs: sample(1<<16, func(i int) string {
+			return fmt.Sprintf("(720) %03d-%04d", 400+i/10000, i%10000)
+		}, nil)},
+		{name: "blocked-email", inputs: blocked, blocked: true},
+		{name: "filter-fp", inputs: fps},
+	}, nil
+}
+
+// findFalsePositives returns k absent emails the filter says "maybe" to:
+// it checks fresh addresses and keeps those after which the guard counted
+// a false positive (the store said no).
+func findFalsePositives(g *guard.Guard, k int) ([]string, error) {
+	ctx := context.Background()
+	var out []string
+	for i := 0; len(out) < k; i++ {
+		if i > 50_000_000 {
+			return nil, fmt.Errorf("bench: found only %d filter false positives in %d probes", len(out), i)
+		}
+		in := "fp" + strconv.Itoa(i) + "@probe.test"
+		before := g.Stats().FalsePositives
+		v, err := g.Check(ctx, in)
+		if err != nil || v.Blocked {
+			return nil, fmt.Errorf("bench: probe %q: blocked %v, %v", in, v.Blocked, err)
+		}
+		if g.Stats().FalsePositives > before {
+			out = append(out, in)
+		}
+	}
+	return out, nil
+}
+
+// measureFPRate checks min(N, 1M) absent addresses and returns the share
+// the filter said "maybe" to.
+func measureFPRate(f *fixture) (float64, int) {
+	fpOnce.Do(func() {
+		ctx := context.Background()
+		fpProbes = min(f.n, 1_000_000)
+		before := f.g.Stats().FalsePositives
+		for i := range fpProbes {
+			_, _ = f.g.Check(ctx, "absent"+strconv.Itoa(i)+"@rate.test")
+		}
+		fpRate = float64(f.g.Stats().FalsePositives-before) / float64(fpProbes)
+	})
+	return fpRate, fpProbes
+}
+
+// BenchmarkMemory reports the fixture's sizes and build figures; its
+// ns/op is meaningless and reported as 0.
+func BenchmarkMemory(b *testing.B) {
+	f := getFixture(b)
+	rate, _ := measureFPRate(f)
+	m := getMap(b)
+	st := f.g.Stats()
+	for b.Loop() {
+	}
+	n := float64(f.n)
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(float64(st.Filter.Bits)/8/n, "filter-B/entry")
+	b.ReportMetric(float64(m.bytes)/n, "map-B/entry")
+	b.ReportMetric(float64(f.build.disk)/n, "disk-B/entry")
+	b.ReportMetric(float64(f.build.peakRSS)/(1<<20), "peak-RSS-MB")
+	b.ReportMetric(float64(f.build.rssAnon)/(1<<20), "rss-anon-MB")
+	b.ReportMetric(float64(f.build.rssFile)/(1<<20), "rss-file-MB")
+	b.ReportMetric(float64(f.build.heap)/(1<<20), "heap-MB")
+	b.ReportMetric(rate, "fp-rate")
+	b.ReportMetric(f.build.total.Seconds(), "build-s")
+	b.ReportMetric(n/f.build.imported.Seconds(), "import-entries/s")
+}
+
+// impl is one way of answering "is this recipient blocked?".
+type impl struct {
+	name    string
+	prepare func(b *testing.B) // before the first checker; may build a baseline
+	// checker returns a check function for one goroutine.
+	checker func() func(in string) (bool, error)
+}
+
+func impls(f *fixture) []impl {
+	ctx := context.Background()
+	var m map[string]struct{}
+	return []impl{
+		{
+			name:    "guard",
+			prepare: func(*testing.B) {},
+			checker: func() func(string) (bool, error) {
+				return func(in string) (bool, error) {
+					v, err := f.g.Check(ctx, in)
+					return v.Blocked, err
+				}
+			},
+		},
+		{
+			// Badger alone: normalize, then the store's exact look-up,
+			// with no filter in front.
+			name:    "badger",
+			prepare: func(*testing.B) {},
+			checker: func() func(string) (bool, error) {
+				n, s := f.g.Normalizer(), f.g.Store()
+				buf := make([]byte, 0, 256)
+				return func(in string) (bool, error) {
+					c, err := n.Parse(in)
+					if err != nil {
+						return false, err
+					}
+					buf = c.AppendKey(buf[:0])
+					_, ok, err := s.GetKey(ctx, buf)
+					return ok, err
+				}
+			},
+		},
+		{
+			// A Go map holding every key: normalize, then one map probe.
+			name: "map",
+			prepare: func(b *testing.B) {
+				mf := getMap(b)
+				m = mf.m
+				b.ReportMetric(float64(mf.bytes)/float64(f.n), "map-B/entry")
+			},
+			checker: func() func(string) (bool, error) {
+				n := f.g.Normalizer()
+				buf := make([]byte, 0, 256)
+				return func(in string) (bool, error) {
+					c, err := n.Parse(in)
+					if err != nil {
+						return false, err
+					}
+					buf = c.AppendKey(buf[:0])
+					_, ok := m[string(buf)]
+					return ok, nil
+				}
+			},
+		},
+	}
+}
+
+// BenchmarkCheck times one check on one goroutine, per implementation and
+// kind of recipient.
+func BenchmarkCheck(b *testing.B) { benchCheck(b, false) }
+
+// BenchmarkCheckParallel is BenchmarkCheck from GOMAXPROCS goroutines
+// (b.RunParallel): ns/op is wall time per check with all of them busy.
+func BenchmarkCheckParallel(b *testing.B) { benchCheck(b, true) }
+
+func benchCheck(b *testing.B, parallel bool) {
+	f := getFixture(b)
+	cs := getCases(b, f)
+	for _, im := range impls(f) {
+		for _, c := range cs {
+			verified := false
+			b.Run(im.name+"/"+c.name, func(b *testing.B) {
+				im.prepare(b)
+				check := im.checker()
+				// Every answer is checked once before timing (which also
+				// fills the normalizer's memo where inputs fit in it).
+				// RunParallel benchmarks are called once per round; one
+				// check is enough.
+				for _, in := range c.inputs {
+					if verified {
+						break
+					}
+					if got, err := check(in); err != nil || got != c.blocked {
+						b.Fatalf("%s(%q) = %v, %v; want %v", im.name, in, got, err, c.blocked)
+					}
+				}
+				verified = true
+				mask := len(c.inputs) - 1
+				b.ReportAllocs()
+				if !parallel {
+					i := 0
+					for b.Loop() {
+						_, _ = check(c.inputs[i&mask])
+						i++
+					}
+					return
+				}
+				var seed sync.Mutex
+				next := 0
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					seed.Lock()
+					check := im.checker()
+					i := next * 7919 // start each goroutine elsewhere in the inputs
+					next++
+					seed.Unlock()
+					for pb.Next() {
+						_, _ = check(c.inputs[i&mask])
+						i++
+					}
+				})
+			})
+		}
+	}
+}
+
+// benchMsg is a message with only recipients.
+type benchMsg struct{ To []string }
+
+var benchAddressing = guard.AddressingFuncs[benchMsg]{
+	RecipientsFunc: func(m benchMsg) []string { return m.To },
+	WithoutFunc: func(m benchMsg, drop []int) benchMsg {
+		out := benchMsg{To: make([]string, 0, len(m.To)-len(drop))}
+		for i, r := range m.To {
+			if len(drop) > 0 && drop[0] == i {
+				drop = drop[1:]
+				continue
+			}
+			out.To = append(out.To, r)
+		}
+		return out
+	},
+}
+
+// BenchmarkSend times a wrapped send of a 5-recipient message to a
+// sender that does nothing: the guard's whole cost per message.
+func BenchmarkSend(b *testing.B) {
+	f := getFixture(b)
+	cs := getCases(b, f)
+	byName := map[string][]string{}
+	for _, c := range cs {
+		byName[c.name] = c.inputs
+	}
+	noop := guard.SenderFunc[benchMsg](func(context.Context, benchMsg) error { return nil })
+	send := guard.Wrap(f.g, noop, benchAddressing, guard.WithPolicy(guard.DropBlocked))
+	msgs := func(parts ...string) []benchMsg {
+		out := make([]benchMsg, 256)
+		for i := range out {
+			for j, p := range parts {
+				in := byName[p]
+				out[i].To = append(out[i].To, in[(i*len(parts)+j)%len(in)])
+			}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name    string
+		msgs    []benchMsg
+		blocked bool
+	}{
+		{"5-allowed-emails", msgs("allowed-email", "allowed-email", "allowed-email", "allowed-email", "allowed-email"), false},
+		{"5-allowed-mixed", msgs("allowed-email", "allowed-email", "allowed-e164", "allowed-national", "allowed-email"), false},
+		{"5-one-blocked", msgs("allowed-email", "allowed-email", "blocked-email", "allowed-email", "allowed-email"), true},
+	} {
+		for _, parallel := range []bool{false, true} {
+			name := tc.name
+			if parallel {
+				name += "/parallel"
+			}
+			b.Run(name, func(b *testing.B) {
+				ctx := context.Background()
+				for _, m := range tc.msgs {
+					err := send.Send(ctx, m)
+					var be *guard.BlockedError
+					if tc.blocked != errors.As(err, &be) || (tc.blocked && (!be.Sent || len(be.Suppressed) != 1)) {
+						b.Fatalf("Send(%v) = %v", m.To, err)
+					}
+				}
+				b.ReportAllocs()
+				if !parallel {
+					i := 0
+					for b.Loop() {
+						_ = send.Send(ctx, tc.msgs[i&255])
+						i++
+					}
+					return
+				}
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					i := 0
+					for pb.Next() {
+						_ = send.Send(ctx, tc.msgs[i&255])
+						i++
+					}
+				})
+			})
+		}
+	}
+}
+
+// BenchmarkImport times guard.Import of 10,000 new contacts into an
+// on-disk store (a fresh one per benchmark round, growing by a chunk per
+// op). The fixture's own build rate is in BenchmarkMemory.
+func BenchmarkImport(b *testing.B) {
+	const chunk = 10_000
+	g, err := guard.Open(b.TempDir(), guard.WithExpectedSize(1<<20))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = g.Close() }()
+	ctx := context.Background()
+	batch := make([]string, chunk)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for op := 0; op < b.N; op++ {
+		b.StopTimer()
+		for i := range batch {
+			batch[i] = contact(op*chunk + i)
+		}
+		b.StartTimer()
+		res, err := g.Import(ctx, batch, "bench")
+		if err != nil || res.Added != chunk {
+			b.Fatalf("Import: added %d of %d, %v", res.Added, chunk, err)
+		}
+	}
+	b.ReportMetric(float64(chunk*b.N)/b.Elapsed().Seconds(), "entries/s")
+}
+
+// BenchmarkOpen times guard.Open of the fixture's N-entry store: with the
+// filter snapshot the last Close wrote, and without (a key scan of the
+// store). Close (which writes the snapshot) is not timed.
+func BenchmarkOpen(b *testing.B) {
+	f := getFixture(b)
+	if err := f.g.Close(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		g, err := guard.Open(f.dir, f.opts...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.g = g
+	}()
+	for _, tc := range []struct {
+		name     string
+		snapshot bool
+	}{{"snapshot", true}, {"scan", false}} {
+		b.Run(tc.name, func(b *testing.B) {
+			opts := append(append([]guard.Option(nil), f.opts...), guard.WithSnapshot(tc.snapshot))
+			for range b.N {
+				start := time.Now()
+				g, err := guard.Open(f.dir, opts...)
+				b.StopTimer()
+				if err != nil {
+					b.Fatal(err)
+				}
+				// A snapshot keeps the time of the rebuild it was taken
+				// from; a scan is a rebuild now.
+				if scanned := !g.Stats().Filter.LastRebuild.Before(start); scanned == tc.snapshot {
+					_ = g.Close()
+					b.Fatalf("WithSnapshot(%v): the filter was scanned %v", tc.snapshot, scanned)
+				}
+				if err := g.Close(); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+			if fi, err := os.Stat(filepath.Join(f.dir, "sendguard-filter.snap")); err == nil {
+				b.ReportMetric(float64(fi.Size())/(1<<20), "snapshot-MB")
+			}
+		})
+	}
+}
