@@ -250,10 +250,11 @@ func (g *Guard) CheckContact(ctx context.Context, c normalize.Contact) (Verdict,
 
 func (g *Guard) check(ctx context.Context, input string, c normalize.Contact) (Verdict, error) {
 	v := Verdict{Input: input, Contact: c}
-	var buf [160]byte
-	key := c.AppendKey(buf[:0])
-	if g.filter.MayContain(key) {
-		if done, err := g.confirm(ctx, &v, key, c, MatchAddress); done {
+	// The key is built on the stack: it goes to the filter only, which
+	// does not keep it. The store look-up (the rare slow path) makes its own.
+	var buf [128]byte
+	if g.filter.MayContain(c.AppendKey(buf[:0])) {
+		if done, err := g.confirm(ctx, &v, c, MatchAddress); done {
 			return v, err
 		}
 	}
@@ -263,8 +264,7 @@ func (g *Guard) check(ctx context.Context, input string, c normalize.Contact) (V
 			for {
 				if _, ok := set[d]; ok {
 					dc := normalize.Contact{Kind: normalize.Domain, Value: d}
-					dkey := dc.AppendKey(buf[:0])
-					if done, err := g.confirm(ctx, &v, dkey, dc, MatchDomain); done {
+					if done, err := g.confirm(ctx, &v, dc, MatchDomain); done {
 						return v, err
 					}
 				}
@@ -283,11 +283,12 @@ func (g *Guard) check(ctx context.Context, input string, c normalize.Contact) (V
 	return v, nil
 }
 
-// confirm looks key up in the store after a filter or domain-set "maybe".
-// It reports done when the verdict is final (blocked, or failed closed).
-func (g *Guard) confirm(ctx context.Context, v *Verdict, key []byte, matched normalize.Contact, m Match) (bool, error) {
+// confirm looks the matched contact up in the store after a filter or
+// domain-set "maybe". It reports done when the verdict is final (blocked,
+// or failed closed).
+func (g *Guard) confirm(ctx context.Context, v *Verdict, matched normalize.Contact, m Match) (bool, error) {
 	g.maybes.inc()
-	e, ok, err := g.store.GetKey(ctx, key)
+	e, ok, err := g.store.GetKey(ctx, matched.Key())
 	if err != nil {
 		g.storeErrors.inc()
 		if g.opts.failMode == FailOpen {
