@@ -12,8 +12,8 @@
 //
 //  1. reads the body (bounded) and records the request, with the
 //     Authorization header redacted to "Bearer ***";
-//  2. asks [Config.Authorize]; a non-nil answer is sent as is (401, 403) and
-//     the request counts toward no limit;
+//  2. checks the bearer token ([Config.Token]); a refused request is
+//     answered at once (401) and counts toward no limit;
 //  3. counts the request in every rate window, then answers 429 if too many
 //     requests are in flight ([Config.MaxInFlight]) or a window is over its
 //     limit;

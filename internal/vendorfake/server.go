@@ -34,7 +34,7 @@ type Request struct {
 	// Fault names the faults applied to this request, comma-separated, ""
 	// for none.
 	Fault string
-	// Token is the bearer token sent, for the vendor's Authorize. It is not
+	// Token is the bearer token sent, for the vendor's handler. It is not
 	// kept in [Server.Requests].
 	Token string `json:"-"`
 }
@@ -86,8 +86,12 @@ type Config struct {
 	MaxRequestBody int64 // larger bodies get 413; 0: 1 MiB
 	Seed           uint64
 
-	Authorize func(r *Request) *Response
-	Handle    func(r *Request) Response
+	// Token is the bearer token accepted; a request without it is answered
+	// with Unauthorized() and counts toward no limit. "" accepts any
+	// request.
+	Token        string
+	Unauthorized func() Response
+	Handle       func(r *Request) Response
 	// Error builds the vendor's error answer for a status the pipeline
 	// produces itself (413, 429, 500, 503 ...). traceID is fresh.
 	Error func(status int, traceID string) Response
@@ -183,6 +187,9 @@ func (s *Server) URL() string { return s.ts.URL }
 // reach an in-memory one). It does not follow redirects differently from
 // any other client and sends no token by itself.
 func (s *Server) Client() *http.Client { return s.client }
+
+// Token returns the token the server accepts.
+func (s *Server) Token() string { return s.cfg.Token }
 
 // Now returns the server's clock.
 func (s *Server) Now() time.Time { return s.cfg.Clock() }
@@ -289,11 +296,9 @@ func (s *Server) serve(w http.ResponseWriter, hr *http.Request) {
 		s.write(w, idx, s.cfg.Error(http.StatusRequestEntityTooLarge, s.TraceID()), "")
 		return
 	}
-	if s.cfg.Authorize != nil {
-		if resp := s.cfg.Authorize(&req); resp != nil {
-			s.write(w, idx, *resp, "")
-			return
-		}
+	if s.cfg.Token != "" && req.Token != s.cfg.Token {
+		s.write(w, idx, s.cfg.Unauthorized(), "")
+		return
 	}
 	limited, retry, rs, release := s.admit(req.Time)
 	defer release()

@@ -16,13 +16,9 @@ import (
 
 func newServer(t *testing.T, mutate func(*vendorfake.Config)) *vendorfake.Server {
 	cfg := vendorfake.Config{
-		InMemory: true,
-		Authorize: func(r *vendorfake.Request) *vendorfake.Response {
-			if r.Token != "secret" {
-				return &vendorfake.Response{Status: 401, Body: []byte(`{"e":401}`)}
-			}
-			return nil
-		},
+		InMemory:     true,
+		Token:        "secret",
+		Unauthorized: func() vendorfake.Response { return vendorfake.Response{Status: 401, Body: []byte(`{"e":401}`)} },
 		Handle: func(r *vendorfake.Request) vendorfake.Response {
 			return vendorfake.Response{Status: 200, Body: []byte(`{"ok":true,"path":"` + r.Path + `"}`)}
 		},

@@ -3,8 +3,11 @@ package vendorhttp
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -99,4 +102,75 @@ func Temporary(status int, permanentCause bool) bool {
 		return true
 	}
 	return false
+}
+
+// Defaults shared by both vendor clients.
+const (
+	DefaultTimeout = 30 * time.Second
+	DefaultMaxBody = 4 << 20
+)
+
+// CallerConfig is what [NewCaller] needs; zero values mean defaults.
+type CallerConfig struct {
+	Vendor                  string // error and log prefix, e.g. "opencx"
+	BaseURL, DefaultBaseURL string
+	Token                   string
+	HTTPClient              *http.Client  // nil: one that does not follow redirects
+	Timeout                 time.Duration // 0: DefaultTimeout; < 0: none
+	MaxBody                 int64         // ≤ 0: DefaultMaxBody
+	Logger                  *slog.Logger  // nil: discard
+	Pacer                   PacerConfig
+}
+
+// NewCaller checks the token and the base URL and returns a Caller with
+// the defaults filled in. Its errors start with "<vendor>: " and never
+// contain the token.
+func NewCaller(cfg CallerConfig) (*Caller, error) {
+	if err := CheckToken(cfg.Token); err != nil {
+		return nil, fmt.Errorf("%s: %w", cfg.Vendor, err)
+	}
+	base, err := ParseBaseURL(cfg.BaseURL, cfg.DefaultBaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cfg.Vendor, err)
+	}
+	c := &Caller{Vendor: cfg.Vendor, Base: base, Token: cfg.Token, Client: cfg.HTTPClient, Timeout: cfg.Timeout,
+		MaxBody: cfg.MaxBody, Log: cfg.Logger, Pacer: NewPacer(cfg.Pacer)}
+	if c.Client == nil {
+		c.Client = &http.Client{CheckRedirect: NoRedirect}
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.MaxBody <= 0 {
+		c.MaxBody = DefaultMaxBody
+	}
+	return c, nil
+}
+
+// ErrorText formats a vendor error the same way for both clients:
+// "<vendor>: <op>: <status> <detail> [trace <id>]: <cause>", each part only
+// when present (detail defaults to the status text). A cause's own
+// "<vendor>: " prefix is dropped.
+func ErrorText(vendor, op string, status int, detail, trace string, cause error) string {
+	var b strings.Builder
+	b.WriteString(vendor + ": " + op)
+	if status != 0 {
+		if detail == "" {
+			detail = http.StatusText(status)
+		}
+		b.WriteString(": " + strconv.Itoa(status))
+		if detail != "" {
+			b.WriteString(" " + detail)
+		}
+		if trace != "" {
+			b.WriteString(" [trace " + trace + "]")
+		}
+	}
+	if cause != nil {
+		b.WriteString(": " + strings.TrimPrefix(cause.Error(), vendor+": "))
+	}
+	return b.String()
 }

@@ -3,7 +3,6 @@ package ocamba
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -21,8 +20,8 @@ const (
 	DefaultBurst             = 10
 	DefaultMaxInFlight       = 1
 	DefaultPageSize          = 100
-	DefaultTimeout           = 30 * time.Second
-	DefaultMaxBodyBytes      = 4 << 20
+	DefaultTimeout           = vendorhttp.DefaultTimeout
+	DefaultMaxBodyBytes      = vendorhttp.DefaultMaxBody
 )
 
 // windowSlack lengthens each pacing window a little, for the time between
@@ -93,30 +92,9 @@ type Client struct {
 // New returns a Client for cfg. It returns an error if the token is missing
 // or malformed or the base URL is not an absolute http(s) URL.
 func New(cfg Config) (*Client, error) {
-	if err := vendorhttp.CheckToken(cfg.Token); err != nil {
-		return nil, fmt.Errorf("ocamba: %w", err)
-	}
-	base, err := vendorhttp.ParseBaseURL(cfg.BaseURL, DefaultBaseURL)
-	if err != nil {
-		return nil, fmt.Errorf("ocamba: %w", err)
-	}
-	hc, log := cfg.HTTPClient, cfg.Logger
-	if hc == nil {
-		hc = &http.Client{CheckRedirect: vendorhttp.NoRedirect}
-	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	c := &Client{pageSize: cfg.PageSize, gdpr: cfg.ReadGDPRFields == nil || *cfg.ReadGDPRFields}
 	if c.pageSize <= 0 {
 		c.pageSize = DefaultPageSize
-	}
-	timeout, maxBody := cfg.Timeout, cfg.MaxBodyBytes
-	if timeout == 0 {
-		timeout = DefaultTimeout
-	}
-	if maxBody <= 0 {
-		maxBody = DefaultMaxBodyBytes
 	}
 	rps, rpm := cfg.RequestsPerSecond, cfg.RequestsPerMinute
 	if rps == 0 {
@@ -144,10 +122,15 @@ func New(cfg Config) (*Client, error) {
 			pc.Rate = rpm / 60
 		}
 	}
-	c.call = &vendorhttp.Caller{
-		Vendor: "ocamba", Base: base, Token: cfg.Token, Client: hc, Pacer: vendorhttp.NewPacer(pc),
-		Timeout: timeout, MaxBody: maxBody, Log: log, OnAnswer: c.onAnswer,
+	var err error
+	c.call, err = vendorhttp.NewCaller(vendorhttp.CallerConfig{
+		Vendor: "ocamba", BaseURL: cfg.BaseURL, DefaultBaseURL: DefaultBaseURL, Token: cfg.Token,
+		HTTPClient: cfg.HTTPClient, Timeout: cfg.Timeout, MaxBody: cfg.MaxBodyBytes, Logger: cfg.Logger, Pacer: pc,
+	})
+	if err != nil {
+		return nil, err
 	}
+	c.call.OnAnswer = c.onAnswer
 	return c, nil
 }
 

@@ -3,8 +3,6 @@ package ocamba
 import (
 	"errors"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/sendguard/sendguard/internal/vendorhttp"
@@ -43,36 +41,20 @@ type Error struct {
 	Err          error // the cause: a network error, a context error, or a sentinel above
 }
 
-// Error returns "ocamba: <op>: <status> <title> <message> [trace <id>]" or
-// "ocamba: <op>: <cause>".
+// Error returns "ocamba: <op>: <status> <title> <message> [trace <id>]"
+// or "ocamba: <op>: <cause>".
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString("ocamba: ")
-	b.WriteString(e.Op)
-	if e.StatusCode != 0 {
-		b.WriteString(": ")
-		b.WriteString(strconv.Itoa(e.StatusCode))
-		switch {
-		case e.Title != "":
-			b.WriteString(" " + e.Title)
-		case http.StatusText(e.StatusCode) != "":
-			b.WriteString(" " + http.StatusText(e.StatusCode))
-		}
-		if e.Message != "" {
-			b.WriteString(" " + e.Message)
-		}
-		if e.WaitInFlight {
-			b.WriteString(" (too many requests in flight)")
-		}
-		if e.TraceID != "" {
-			b.WriteString(" [trace " + e.TraceID + "]")
-		}
+	detail := e.Title
+	if detail == "" {
+		detail = http.StatusText(e.StatusCode)
 	}
-	if e.Err != nil {
-		b.WriteString(": ")
-		b.WriteString(strings.TrimPrefix(e.Err.Error(), "ocamba: "))
+	if e.Message != "" {
+		detail += " " + e.Message
 	}
-	return b.String()
+	if e.WaitInFlight {
+		detail += " (too many requests in flight)"
+	}
+	return vendorhttp.ErrorText("ocamba", e.Op, e.StatusCode, detail, e.TraceID, e.Err)
 }
 
 // Unwrap returns the cause.

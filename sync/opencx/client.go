@@ -3,7 +3,6 @@ package opencx
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -19,8 +18,8 @@ const (
 	DefaultBurst             = 10
 	DefaultPageSize          = 100
 	DefaultPageSizeParam     = "limit"
-	DefaultTimeout           = 30 * time.Second
-	DefaultMaxBodyBytes      = 4 << 20
+	DefaultTimeout           = vendorhttp.DefaultTimeout
+	DefaultMaxBodyBytes      = vendorhttp.DefaultMaxBody
 )
 
 // windowSlack lengthens each pacing window a little, for the time between
@@ -81,33 +80,12 @@ type Client struct {
 // New returns a Client for cfg. It returns an error if the token is missing
 // or malformed or the base URL is not an absolute http(s) URL.
 func New(cfg Config) (*Client, error) {
-	if err := vendorhttp.CheckToken(cfg.Token); err != nil {
-		return nil, fmt.Errorf("opencx: %w", err)
-	}
-	base, err := vendorhttp.ParseBaseURL(cfg.BaseURL, DefaultBaseURL)
-	if err != nil {
-		return nil, fmt.Errorf("opencx: %w", err)
-	}
-	hc, log := cfg.HTTPClient, cfg.Logger
-	if hc == nil {
-		hc = &http.Client{CheckRedirect: vendorhttp.NoRedirect}
-	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	c := &Client{pageSize: cfg.PageSize, pageParam: cfg.PageSizeParam}
 	if c.pageSize == 0 {
 		c.pageSize = DefaultPageSize
 	}
 	if c.pageParam == "" {
 		c.pageParam = DefaultPageSizeParam
-	}
-	timeout, maxBody := cfg.Timeout, cfg.MaxBodyBytes
-	if timeout == 0 {
-		timeout = DefaultTimeout
-	}
-	if maxBody <= 0 {
-		maxBody = DefaultMaxBodyBytes
 	}
 	rpm := cfg.RequestsPerMinute
 	if rpm == 0 {
@@ -122,9 +100,13 @@ func New(cfg Config) (*Client, error) {
 		pc.Windows = []vendorhttp.Window{w}
 		pc.Rate, pc.Burst = rpm/60, burst
 	}
-	c.call = &vendorhttp.Caller{
-		Vendor: "opencx", Base: base, Token: cfg.Token, Client: hc, Pacer: vendorhttp.NewPacer(pc),
-		Timeout: timeout, MaxBody: maxBody, Log: log,
+	var err error
+	c.call, err = vendorhttp.NewCaller(vendorhttp.CallerConfig{
+		Vendor: "opencx", BaseURL: cfg.BaseURL, DefaultBaseURL: DefaultBaseURL, Token: cfg.Token,
+		HTTPClient: cfg.HTTPClient, Timeout: cfg.Timeout, MaxBody: cfg.MaxBodyBytes, Logger: cfg.Logger, Pacer: pc,
+	})
+	if err != nil {
+		return nil, err
 	}
 	return c, nil
 }

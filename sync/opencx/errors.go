@@ -3,8 +3,6 @@ package opencx
 import (
 	"errors"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/sendguard/sendguard/internal/vendorhttp"
@@ -42,33 +40,17 @@ type Error struct {
 	Err        error         // the cause: a network error, a context error, or a sentinel above
 }
 
-// Error returns "opencx: <op>: <status> <text>: <message> (<error>)" or
-// "opencx: <op>: <cause>".
+// Error returns "opencx: <op>: <status> <text>: <message> (<error>)
+// [trace <id>]" or "opencx: <op>: <cause>".
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString("opencx: ")
-	b.WriteString(e.Op)
-	if e.StatusCode != 0 {
-		b.WriteString(": ")
-		b.WriteString(strconv.Itoa(e.StatusCode))
-		if t := http.StatusText(e.StatusCode); t != "" {
-			b.WriteString(" " + t)
-		}
-		if e.Message != "" {
-			b.WriteString(": " + e.Message)
-		}
-		if e.ErrorText != "" && e.ErrorText != http.StatusText(e.StatusCode) {
-			b.WriteString(" (" + e.ErrorText + ")")
-		}
-		if e.TraceID != "" {
-			b.WriteString(" [trace " + e.TraceID + "]")
-		}
+	detail := http.StatusText(e.StatusCode)
+	if e.Message != "" {
+		detail += ": " + e.Message
 	}
-	if e.Err != nil {
-		b.WriteString(": ")
-		b.WriteString(strings.TrimPrefix(e.Err.Error(), "opencx: "))
+	if e.ErrorText != "" && e.ErrorText != http.StatusText(e.StatusCode) {
+		detail += " (" + e.ErrorText + ")"
 	}
-	return b.String()
+	return vendorhttp.ErrorText("opencx", e.Op, e.StatusCode, detail, e.TraceID, e.Err)
 }
 
 // Unwrap returns the cause.

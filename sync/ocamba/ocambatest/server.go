@@ -201,7 +201,7 @@ func start(opts Options, inMemory bool) *Server {
 	cfg := vendorfake.Config{
 		Name: "ocamba", InMemory: inMemory, Clock: opts.Clock, Sleep: opts.Sleep, Seed: opts.Seed,
 		RateMode: opts.RateMode, MaxInFlight: max(opts.MaxInFlight, 0), RetryAfter: true,
-		Authorize: s.authorize, Handle: s.handle, Error: s.errorResponse, SchemaViolation: schemaViolation,
+		Token: opts.Token, Unauthorized: s.unauthorized, Handle: s.handle, Error: s.errorResponse, SchemaViolation: schemaViolation,
 		Decorate: decorate,
 	}
 	if opts.RequestsPerSecond > 0 {
@@ -213,9 +213,6 @@ func start(opts Options, inMemory bool) *Server {
 	s.Server = vendorfake.Start(cfg)
 	return s
 }
-
-// Token returns the token the fake accepts.
-func (s *Server) Token() string { return s.opts.Token }
 
 // Blocked returns the entries the fake holds, in creation order, with
 // their ids and times.
@@ -337,12 +334,10 @@ func decorate(resp *vendorfake.Response, rs vendorfake.RateState) {
 	resp.Header.Set("X-RateLimit-Reset", strconv.Itoa(int(rs.Reset/time.Second)))
 }
 
-func (s *Server) authorize(r *vendorfake.Request) *vendorfake.Response {
-	if r.Token == s.opts.Token {
-		return nil
-	}
-	resp := s.errorJSON(http.StatusUnauthorized, "Unauthorized.", "The request is not authorized.")
-	return &resp
+// unauthorized answers a missing or wrong token (the body is not
+// documented; it follows the documented error shape).
+func (s *Server) unauthorized() vendorfake.Response {
+	return s.errorJSON(http.StatusUnauthorized, "Unauthorized.", "The request is not authorized.")
 }
 
 func (s *Server) handle(r *vendorfake.Request) vendorfake.Response {

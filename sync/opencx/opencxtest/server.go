@@ -180,7 +180,7 @@ func start(opts Options, inMemory bool) *Server {
 	cfg := vendorfake.Config{
 		Name: "opencx", InMemory: inMemory, Clock: opts.Clock, Sleep: opts.Sleep, Seed: opts.Seed,
 		RateMode: opts.RateMode, MaxInFlight: opts.MaxInFlight, RetryAfter: opts.RetryAfter,
-		Authorize: s.authorize, Handle: s.handle, Error: errorResponse, SchemaViolation: schemaViolation,
+		Token: opts.Token, Unauthorized: unauthorized, Handle: s.handle, Error: errorResponse, SchemaViolation: schemaViolation,
 	}
 	if opts.RequestsPerMinute > 0 {
 		cfg.Limits = []vendorfake.Limit{{N: opts.RequestsPerMinute, Per: time.Minute}}
@@ -188,9 +188,6 @@ func start(opts Options, inMemory bool) *Server {
 	s.Server = vendorfake.Start(cfg)
 	return s
 }
-
-// Token returns the token the fake accepts.
-func (s *Server) Token() string { return s.opts.Token }
 
 // Contacts returns the blocked contacts the fake holds, in creation order.
 func (s *Server) Contacts() []Contact {
@@ -289,14 +286,9 @@ func schemaViolation(r *vendorfake.Request) []byte {
 	return []byte(`{"unexpected":true}`)
 }
 
-// authorize answers 401 with OpenCX's documented body when the key is
-// missing or wrong.
-func (s *Server) authorize(r *vendorfake.Request) *vendorfake.Response {
-	if r.Token == s.opts.Token {
-		return nil
-	}
-	resp := vendorfake.Response{Status: http.StatusUnauthorized, Body: []byte(`{"statusCode":401,"message":"Unauthorized","error":"Unauthorized"}`)}
-	return &resp
+// unauthorized is OpenCX's documented 401.
+func unauthorized() vendorfake.Response {
+	return vendorfake.Response{Status: http.StatusUnauthorized, Body: []byte(`{"statusCode":401,"message":"Unauthorized","error":"Unauthorized"}`)}
 }
 
 func (s *Server) allowed(scope string) bool {
