@@ -163,3 +163,53 @@ func TestDo(t *testing.T) {
 		}
 	})
 }
+
+func TestErrorText(t *testing.T) {
+	cause := errors.New("v: boom")
+	cases := []struct {
+		status        int
+		detail, trace string
+		cause         error
+		want          string
+	}{
+		{0, "", "", cause, "v: op: boom"},
+		{404, "", "", nil, "v: op: 404 Not Found"},
+		{400, "Bad request. Nope", "t-1", nil, "v: op: 400 Bad request. Nope [trace t-1]"},
+		{200, "", "", cause, "v: op: 200 OK: boom"},
+	}
+	for _, c := range cases {
+		if got := vendorhttp.ErrorText("v", "op", c.status, c.detail, c.trace, c.cause); got != c.want {
+			t.Errorf("ErrorText = %q, want %q", got, c.want)
+		}
+	}
+}
+
+func TestTemporary(t *testing.T) {
+	for status, want := range map[int]bool{0: true, 200: true, 201: true, 302: false, 400: false, 401: false,
+		403: false, 404: false, 408: true, 409: false, 422: false, 429: true, 500: true, 502: true, 503: true} {
+		if got := vendorhttp.Temporary(status, false); got != want {
+			t.Errorf("Temporary(%d) = %v", status, got)
+		}
+		if vendorhttp.Temporary(status, true) {
+			t.Errorf("Temporary(%d, permanent cause) = true", status)
+		}
+	}
+}
+
+func TestNewCaller(t *testing.T) {
+	c, err := vendorhttp.NewCaller(vendorhttp.CallerConfig{Vendor: "v", DefaultBaseURL: "https://api.example/", Token: "tok"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Base != "https://api.example" || c.Timeout != vendorhttp.DefaultTimeout || c.MaxBody != vendorhttp.DefaultMaxBody ||
+		c.Client == nil || c.Client.CheckRedirect == nil || c.Log == nil || c.Pacer == nil {
+		t.Fatalf("defaults not filled: %+v", c)
+	}
+	if _, err := vendorhttp.NewCaller(vendorhttp.CallerConfig{Vendor: "v", Token: "a\nb", BaseURL: "https://x"}); err == nil ||
+		!strings.HasPrefix(err.Error(), "v: ") || strings.Contains(err.Error(), "a\nb") {
+		t.Fatalf("bad token: %v", err)
+	}
+	if _, err := vendorhttp.NewCaller(vendorhttp.CallerConfig{Vendor: "v", Token: "t", BaseURL: "x"}); err == nil {
+		t.Fatal("bad base URL accepted")
+	}
+}

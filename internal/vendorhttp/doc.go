@@ -1,6 +1,8 @@
 // Package vendorhttp is the plumbing shared by the vendor clients in
-// sync/opencx and sync/ocamba: request pacing, one bounded HTTP exchange, and
-// parsing of the rate-limit headers.
+// sync/opencx and sync/ocamba: request pacing ([Pacer]), one bounded HTTP
+// exchange ([Do]), a [Caller] that puts them together with logging,
+// counters and the 429 hold, the error classification both vendors share
+// ([Temporary], [ErrorText]), and parsing of the rate-limit headers.
 //
 // # Pacing
 //
@@ -21,9 +23,15 @@
 // and a hold: [Pacer.HoldUntil] stops every request until a given time (used
 // for X-RateLimit-Remaining: 0 and Retry-After).
 //
+// # Secrets
+//
+// The token goes only into the Authorization header. [CheckToken] refuses
+// a token that could break the header, without quoting it; no error or log
+// line made here contains it.
+//
 // # Concurrency
 //
-// A [Pacer] is safe for concurrent use by multiple goroutines. Waiting uses
+// A [Pacer] and a [Caller] are safe for concurrent use by multiple goroutines. Waiting uses
 // timers and channels only, so it runs on the fake clock inside a
 // [testing/synctest] bubble.
 package vendorhttp
