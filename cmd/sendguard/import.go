@@ -253,8 +253,8 @@ func (im *importer) run(r io.Reader) error {
 		}
 		if first {
 			first = false
-			if header, ok := csvHeader(t); ok {
-				return im.readCSV(header, br, im.lineCount)
+			if header, comma, ok := csvHeader(t); ok {
+				return im.readCSV(header, comma, br, im.lineCount)
 			}
 		}
 		if err := im.add(im.lineCount, t); err != nil {
@@ -286,12 +286,13 @@ func readLine(br *bufio.Reader) (string, error) {
 
 // readCSV reads the records after header, whose line number is
 // headerLine; the contact columns are found by name.
-func (im *importer) readCSV(header []string, br *bufio.Reader, headerLine int) error {
+func (im *importer) readCSV(header []string, comma rune, br *bufio.Reader, headerLine int) error {
 	cols, err := contactColumns(header)
 	if err != nil {
 		return fmt.Errorf("line %d: %s", headerLine, err)
 	}
 	cr := csv.NewReader(br)
+	cr.Comma = comma
 	cr.FieldsPerRecord = -1 // rows may be short; a missing cell is empty
 	cr.ReuseRecord = true
 	for {
@@ -328,17 +329,33 @@ func (im *importer) readCSV(header []string, br *bufio.Reader, headerLine int) e
 	}
 }
 
-// csvHeader reports whether line is a CSV header: it parses as CSV with
-// two fields or more, or its one field is a known column name.
-func csvHeader(line string) ([]string, bool) {
-	rec, err := csv.NewReader(strings.NewReader(line)).Read()
+// csvHeader reports whether line is a CSV header, and its separator: it
+// parses as comma-separated values with two fields or more, or as values
+// separated by semicolons or tabs (as some spreadsheets write) with a
+// contact column among them, or its one field is a known column name.
+func csvHeader(line string) (header []string, comma rune, ok bool) {
+	rec, err := readHeader(line, ',')
 	if err != nil {
-		return nil, false
+		return nil, 0, false
 	}
 	if len(rec) >= 2 {
-		return rec, true
+		return rec, ',', true
 	}
-	return rec, len(rec) == 1 && columnRank(rec[0]) != noColumn
+	for _, c := range []rune{';', '\t'} {
+		if other, err := readHeader(line, c); err == nil && len(other) >= 2 {
+			if _, err := contactColumns(other); err == nil {
+				return other, c, true
+			}
+		}
+	}
+	return rec, ',', len(rec) == 1 && columnRank(rec[0]) != noColumn
+}
+
+// readHeader parses line as one CSV record separated by comma.
+func readHeader(line string, comma rune) ([]string, error) {
+	r := csv.NewReader(strings.NewReader(line))
+	r.Comma = comma
+	return r.Read()
 }
 
 // Column classes, for the choice of contact columns.

@@ -171,13 +171,15 @@ func TestImportProviderExports(t *testing.T) {
 		csv  string
 		want []string
 	}{
-		"sendgrid":  {"email,created,reason,status\nA@x.example,1700000000,bounced,5.1.1\n", []string{"email:a@x.example"}},
-		"mailchimp": {"Email Address,First Name,Address,Phone\nb@x.example,B,\"1 Main St, Town\",\n", []string{"email:b@x.example"}},
-		"postmark":  {"Recipient,Reason,CreatedAt\nc@x.example,HardBounce,2024-01-01\n", []string{"email:c@x.example"}},
-		"mailgun":   {"address,code,error,created_at\nd@x.example,550,no such user,2024-01-01\n", []string{"email:d@x.example"}},
-		"twilio":    {"phone_number,date\n+1 415 555 0199,2024-01-01\n", []string{"phone:+14155550199"}},
-		"both":      {"E-mail,mobile_number\ne@x.example,+4930123456\n", []string{"email:e@x.example", "phone:+4930123456"}},
-		"short row": {"email,phone,name\nf@x.example\n,,\n", []string{"email:f@x.example"}},
+		"sendgrid":   {"email,created,reason,status\nA@x.example,1700000000,bounced,5.1.1\n", []string{"email:a@x.example"}},
+		"mailchimp":  {"Email Address,First Name,Address,Phone\nb@x.example,B,\"1 Main St, Town\",\n", []string{"email:b@x.example"}},
+		"postmark":   {"Recipient,Reason,CreatedAt\nc@x.example,HardBounce,2024-01-01\n", []string{"email:c@x.example"}},
+		"mailgun":    {"address,code,error,created_at\nd@x.example,550,no such user,2024-01-01\n", []string{"email:d@x.example"}},
+		"twilio":     {"phone_number,date\n+1 415 555 0199,2024-01-01\n", []string{"phone:+14155550199"}},
+		"both":       {"E-mail,mobile_number\ne@x.example,+4930123456\n", []string{"email:e@x.example", "phone:+4930123456"}},
+		"short row":  {"email,phone,name\nf@x.example\n,,\n", []string{"email:f@x.example"}},
+		"semicolons": {"Name;E-Mail\nG;g@x.example\n", []string{"email:g@x.example"}},
+		"tabs":       {"id\tmsisdn\n1\t+4930123457\n", []string{"phone:+4930123457"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -307,8 +309,9 @@ func TestContactColumns(t *testing.T) {
 	for line, want := range map[string]bool{
 		"email": true, "Email-Address": true, "a@example.com": false, "a,b": true,
 		"Bob <bob@example.com>": false, `"Bob, Jr" <bob@example.com>`: false,
+		"name;email": true, "a;b": false, "x\tphone": true, "a@example.com;b@example.com": false,
 	} {
-		if _, got := csvHeader(line); got != want {
+		if _, _, got := csvHeader(line); got != want {
 			t.Errorf("csvHeader(%q) = %v, want %v", line, got, want)
 		}
 	}
