@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sendguard/sendguard/guard"
+	"github.com/sendguard/sendguard/normalize"
 )
 
 // checkCase is one kind of recipient the Check benchmarks look up.
@@ -165,17 +166,11 @@ func impls(f *fixture) []impl {
 			name:    "badger",
 			prepare: func(*testing.B) {},
 			checker: func() func(string) (bool, error) {
-				n, s := f.g.Normalizer(), f.g.Store()
-				buf := make([]byte, 0, 256)
-				return func(in string) (bool, error) {
-					c, err := n.Parse(in)
-					if err != nil {
-						return false, err
-					}
-					buf = c.AppendKey(buf[:0])
-					_, ok, err := s.GetKey(ctx, buf)
+				s := f.g.Store()
+				return keyed(f.g.Normalizer(), func(key []byte) (bool, error) {
+					_, ok, err := s.GetKey(ctx, key)
 					return ok, err
-				}
+				})
 			},
 		},
 		{
@@ -187,19 +182,26 @@ func impls(f *fixture) []impl {
 				b.ReportMetric(float64(mf.bytes)/float64(f.n), "map-B/entry")
 			},
 			checker: func() func(string) (bool, error) {
-				n := f.g.Normalizer()
-				buf := make([]byte, 0, 256)
-				return func(in string) (bool, error) {
-					c, err := n.Parse(in)
-					if err != nil {
-						return false, err
-					}
-					buf = c.AppendKey(buf[:0])
-					_, ok := m[string(buf)]
+				return keyed(f.g.Normalizer(), func(key []byte) (bool, error) {
+					_, ok := m[string(key)]
 					return ok, nil
-				}
+				})
 			},
 		},
+	}
+}
+
+// keyed returns a check that normalizes its input with n, as the guard
+// does, and asks lookup about the key (a buffer of its own, reused).
+func keyed(n *normalize.Normalizer, lookup func(key []byte) (bool, error)) func(string) (bool, error) {
+	buf := make([]byte, 0, 256)
+	return func(in string) (bool, error) {
+		c, err := n.Parse(in)
+		if err != nil {
+			return false, err
+		}
+		buf = c.AppendKey(buf[:0])
+		return lookup(buf)
 	}
 }
 
