@@ -13,12 +13,11 @@ import (
 const maxPhoneLen = 250
 
 // phoneMemo is the outcome of the full phone path for one input: either a
-// canonical value (with its extension and validity) or a reason.
+// canonical value (with its extension) or a reason.
 type phoneMemo struct {
-	value      string
-	ext        string
-	unverified bool
-	reason     string
+	value  string
+	ext    string
+	reason string
 }
 
 // phone is Normalizer.Phone on s, the trimmed raw.
@@ -95,7 +94,28 @@ func (n *Normalizer) phoneSlow(s string) phoneMemo {
 	if ext == "" {
 		ext = pn.GetExtension()
 	}
-	return phoneMemo{value: v, ext: ext, unverified: !phonenumbers.IsValidNumber(pn)}
+	return phoneMemo{value: v, ext: ext}
+}
+
+// phoneDetail is ParseDetail for a phone number: the key as Phone gives it,
+// the extension, and whether libphonenumber knows the number's range.
+// Validity is not memoized: it costs as much as a parse and only
+// ParseDetail needs it.
+func (n *Normalizer) phoneDetail(raw, s string) (Detail, error) {
+	m := phoneMemo{value: s}
+	if !n.phones.canonical(s) {
+		m = n.phoneSlowMemo(s)
+		if m.reason != "" {
+			return Detail{}, invalid(raw, Phone, m.reason)
+		}
+	}
+	pn := &phonenumbers.PhoneNumber{}
+	valid := phonenumbers.ParseToNumber(m.value, n.region, pn) == nil && phonenumbers.IsValidNumber(pn)
+	return Detail{
+		Contact:    Contact{Kind: Phone, Value: m.value},
+		Unverified: !valid,
+		Extension:  m.ext,
+	}, nil
 }
 
 // parsePhone parses num with the default region and checks that the
@@ -113,6 +133,9 @@ func (n *Normalizer) parsePhone(num string) (*phonenumbers.PhoneNumber, string) 
 		pn.GetCountryCodeSource() != phonenumbers.PhoneNumber_FROM_NUMBER_WITH_PLUS_SIGN {
 		return nil, "unknown country calling code"
 	}
+	// Format returns the raw input, not E.164, for a national number of
+	// zero ("000 000") when the raw input is kept: drop it.
+	pn.RawInput = nil
 	switch phonenumbers.IsPossibleNumberWithReason(pn) {
 	case phonenumbers.IS_POSSIBLE:
 		return pn, ""
