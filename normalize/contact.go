@@ -7,7 +7,8 @@ import (
 )
 
 // Kind says what a contact is: an email address, a phone number or a domain.
-// The zero Kind is not a valid kind.
+// The zero Kind is not a valid kind. A Kind is a plain value, safe to share
+// between goroutines.
 type Kind uint8
 
 // The kinds of contact. Their order and values are part of no format: keys
@@ -71,6 +72,8 @@ func (k Kind) prefix() string {
 
 // Contact is a recipient in canonical form. Two inputs that reach the same
 // person (or domain) give equal Contacts. The zero Contact is "no contact".
+// A Contact is an immutable value, safe to share between goroutines; make
+// one with a [Normalizer], or with [FromKey] from a stored key.
 type Contact struct {
 	Kind  Kind
 	Value string // canonical text: a lowercase address, E.164, or an ASCII domain
@@ -184,7 +187,8 @@ func firstRune(s string) string {
 }
 
 // Redacted wraps a raw recipient string so that it logs redacted through
-// slog (see [Redact]).
+// slog (see [Redact]). It is a plain string value, safe to share between
+// goroutines.
 type Redacted string
 
 // LogValue implements [slog.LogValuer].

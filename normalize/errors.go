@@ -11,6 +11,8 @@ var ErrInvalid = errors.New("normalize: invalid recipient")
 
 // InvalidError says which input was rejected, as what kind, and why. It
 // matches [ErrInvalid] with errors.Is; use errors.As to read its fields.
+// The package returns a new one for each rejection and never changes it
+// afterwards, so it is safe to share between goroutines.
 //
 // The input is personal data: the error text quotes it for the caller, who
 // must redact it before logging (see [Redact]).
