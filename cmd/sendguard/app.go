@@ -37,6 +37,9 @@ type app struct {
 	// errOut is the stderr given to run, for the terminal test.
 	errOut io.Writer
 	getenv func(string) string
+	// secrets are the vendor tokens in use: redact removes them from
+	// every line this program writes about the sync.
+	secrets []string
 }
 
 // command is one subcommand.
@@ -79,6 +82,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			code = a.failf("write output: %s", why(err))
 		}
 	}()
+	global, args := leadingCommonFlags(args)
 	if len(args) == 0 {
 		a.usage(a.stderr)
 		return exitErr
@@ -90,12 +94,29 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	for _, c := range commands() {
 		if c.name == name {
-			return c.run(a, args[1:])
+			return c.run(a, append(global, args[1:]...))
 		}
 	}
 	fmt.Fprintf(a.stderr, "sendguard: unknown command %q\n\n", name)
 	a.usage(a.stderr)
 	return exitErr
+}
+
+// leadingCommonFlags splits off the common flags written before the
+// command ("sendguard --db DIR check …"); they are passed to the command.
+func leadingCommonFlags(args []string) (global, rest []string) {
+	for len(args) > 0 {
+		name, _, hasValue := strings.Cut(strings.TrimLeft(args[0], "-"), "=")
+		if !strings.HasPrefix(args[0], "-") || (name != "db" && name != "region") {
+			break
+		}
+		n := 2
+		if hasValue || len(args) < 2 {
+			n = min(1, len(args))
+		}
+		global, args = append(global, args[:n]...), args[n:]
+	}
+	return global, args
 }
 
 // usage writes the short usage: the command list.
@@ -110,8 +131,18 @@ func (a *app) usage(w io.Writer) {
 // failf writes one error line, "sendguard: " and the message, to stderr
 // and returns exitErr.
 func (a *app) failf(format string, args ...any) int {
-	fmt.Fprintf(a.stderr, "sendguard: %s\n", oneLine(fmt.Sprintf(format, args...)))
+	fmt.Fprintf(a.stderr, "sendguard: %s\n", a.redact(oneLine(fmt.Sprintf(format, args...))))
 	return exitErr
+}
+
+// redact replaces every secret in s.
+func (a *app) redact(s string) string {
+	for _, t := range a.secrets {
+		if t != "" {
+			s = strings.ReplaceAll(s, t, "[token]")
+		}
+	}
+	return s
 }
 
 // common holds the flags every command takes.
@@ -176,6 +207,9 @@ func (a *app) normalizer(c *common) (*normalize.Normalizer, error) {
 // openGuard opens the guard on the --db directory, creating it on first
 // use. The error is ready to print after "sendguard: ".
 func (a *app) openGuard(c *common) (*guard.Guard, error) {
+	if c.db == "" {
+		return nil, errors.New("--db: must not be empty")
+	}
 	if _, err := a.normalizer(c); err != nil {
 		return nil, err // before the directory is created
 	}

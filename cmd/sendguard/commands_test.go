@@ -279,6 +279,8 @@ func TestDefaultsFromEnvironment(t *testing.T) {
 	s.runEnv([]string{"SENDGUARD_DB=" + other}, "", "check", "a@example.com").want(t, 0)
 	s.runEnv([]string{"SENDGUARD_DB=" + other}, "", "block", "--db", s.db, "b@example.com").want(t, 0)
 	s.runEnv(nil, "", "check", "--db", s.db, "b@example.com").want(t, 1)
+	s.runEnv(nil, "", "--db", s.db, "check", "b@example.com").want(t, 1)
+	s.runEnv(nil, "", "-db="+s.db, "-region", "GB", "check", "b@example.com").want(t, 1)
 	s.runEnv([]string{"SENDGUARD_DB=" + other}, "", "check", "b@example.com").want(t, 0)
 	// SENDGUARD_REGION reads national numbers for check too.
 	s.runEnv([]string{"SENDGUARD_REGION=GB"}, "", "block", "020 7946 0000").want(t, 0)
@@ -286,6 +288,8 @@ func TestDefaultsFromEnvironment(t *testing.T) {
 	s.runEnv(nil, "", "check", "--region", "GB", "020 7946 0000").want(t, 1)
 	r := s.runEnv(nil, "", "check", "--region", "ZZ", "a@example.com").want(t, 2)
 	wantOneErrorLine(t, r, "ZZ", "unknown region")
+	r = s.runEnv(nil, "", "check", "--db", "", "a@example.com").want(t, 2)
+	wantOneErrorLine(t, r, "--db", "empty")
 }
 
 func TestLockedDatabase(t *testing.T) {
