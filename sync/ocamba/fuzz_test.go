@@ -1,0 +1,37 @@
+package ocamba_test
+
+import (
+	"testing"
+
+	"github.com/sendguard/sendguard/sync/ocamba"
+)
+
+// FuzzParseTime: no panic, and whatever parses formats to a value that
+// parses back to the same second.
+func FuzzParseTime(f *testing.F) {
+	for _, s := range []string{"2021-10-29 12:47:00", "2021-10-29T12:47:00+02:00", "2024-01-01", "", "9999-12-31 23:59:59"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tm, err := ocamba.ParseTime(s)
+		if err != nil {
+			return
+		}
+		back, err := ocamba.ParseTime(ocamba.FormatTime(tm))
+		if err != nil || !back.Equal(tm.Truncate(1e9)) && tm.Year() >= 0 && tm.Year() <= 9999 {
+			t.Fatalf("%q -> %v -> %q -> %v, %v", s, tm, ocamba.FormatTime(tm), back, err)
+		}
+	})
+}
+
+// FuzzIsMasked: a masked value is never a valid contact.
+func FuzzIsMasked(f *testing.F) {
+	for _, s := range []string{ocamba.MaskedContact, "+12025550123", "* x", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if ocamba.IsMasked(s) && ocamba.ValidContact(s) {
+			t.Fatalf("%q is both masked and a valid contact", s)
+		}
+	})
+}
