@@ -191,9 +191,12 @@ func TestEngine_ExpiredPush(t *testing.T) {
 		r := newFakeRemote("fake")
 		// The remote gives no ids: the engine must go by contact.
 		e := newEngine(t, g, []blocksync.Remote{noIDs{r}})
-		block(t, g, "ann@example.com", guard.WithExpiry(time.Hour))
+		block(t, g, "ann@example.com", guard.WithExpiry(time.Minute))
 		syncOnce(t, e)
-		time.Sleep(2 * time.Hour)
+		if v := blocked(t, g, "ann@example.com"); !v.Blocked || v.ExpiresAt.IsZero() {
+			t.Fatalf("the pull of its own push made the block permanent: %+v", v)
+		}
+		time.Sleep(2 * time.Minute)
 		if v := blocked(t, g, "ann@example.com"); v.Blocked {
 			t.Fatal("still blocked after expiry")
 		}
@@ -470,7 +473,7 @@ func TestRun_LocalBlockReachesRemoteFast(t *testing.T) {
 		g := openGuard(t)
 		defer g.Close()
 		r := newFakeRemote("fake")
-		e := newEngine(t, g, []blocksync.Remote{r}, blocksync.WithInterval(time.Hour))
+		e := newEngine(t, g, []blocksync.Remote{r}, blocksync.WithInterval(10*time.Minute))
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error, 1)
 		go func() { done <- e.Run(ctx) }()
@@ -490,12 +493,12 @@ func TestRun_LocalBlockReachesRemoteFast(t *testing.T) {
 		}
 		pulls := r.pullCount()
 		r.add(mustEmail(t, "bob@example.com"), "", time.Now())
-		time.Sleep(50 * time.Minute)
+		time.Sleep(8 * time.Minute)
 		synctest.Wait()
 		if r.pullCount() != pulls {
 			t.Fatalf("pulled before the interval")
 		}
-		time.Sleep(20 * time.Minute) // interval 1h ± 10%
+		time.Sleep(4 * time.Minute) // interval 10m ± 10%
 		synctest.Wait()
 		if !blocked(t, g, "bob@example.com").Blocked {
 			t.Fatal("remote block not pulled after the interval")

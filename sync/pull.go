@@ -54,7 +54,10 @@ func (e *Engine) pull(ctx context.Context, rs *remoteState, t *tally) error {
 			return nil
 		}
 		cur.Page++
-		cur.State = page.State
+		cur.Next = page.Next
+		if page.State != nil {
+			cur.State = page.State
+		}
 		select {
 		case <-changes:
 			changes = e.g.Changes()
@@ -141,6 +144,8 @@ func (e *Engine) apply(ctx context.Context, rs *remoteState, t *tally, run *pull
 	if b.ID != "" {
 		if prev, ok := run.byKey[key]; ok && prev != b.ID || !ok && listed && old.id != "" && old.id != b.ID {
 			t.add(cDuplicates, 1)
+			rs.log.LogAttrs(ctx, slog.LevelDebug, "sync: remote lists the contact twice",
+				slog.String("id", b.ID), slog.Any("contact", c))
 		}
 		run.byKey[key] = b.ID
 	}

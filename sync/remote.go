@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
 	"strings"
 	"time"
 
@@ -74,6 +75,10 @@ type Ack struct {
 type Cursor struct {
 	// Page is the page number within this pull, from 1.
 	Page int
+	// Next is the previous page's [Page].Next (nil on page 1): where the
+	// remote said this page starts, for remotes that need more than a
+	// page number.
+	Next []byte
 	// Since is the State of the last page the engine applied in earlier
 	// pulls (nil if none): the remote's incremental watermark. It is the
 	// same for every page of one pull.
@@ -88,6 +93,8 @@ type Page struct {
 	Blocks []RemoteBlock
 	// More reports whether another page follows in this pull.
 	More bool
+	// Next, if not nil, is handed back in the next page's Cursor.Next.
+	Next []byte
 	// State is the remote's watermark once this page (and every page
 	// before it in this pull) has been applied, or nil if the remote keeps
 	// none (a full scan every time). The engine stores it after applying
@@ -208,7 +215,19 @@ func classify(err error) *RemoteError {
 	return out
 }
 
-// isShutdown reports whether err is the context ending, not a failure.
-func isShutdown(ctx context.Context, err error) bool {
-	return ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ctx.Err()))
+// vendorError classifies a vendor client's error by its HTTP status and
+// the client's own temporary/permanent verdict: 401 and 403 are
+// Unauthorized, whatever the client says.
+func vendorError(err error, status int, temporary bool, msg string, retryAfter time.Duration) *RemoteError {
+	re := &RemoteError{Status: status, Message: msg, RetryAfter: retryAfter, Err: err}
+	switch {
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		re.Class = Unauthorized
+	case temporary:
+		re.Class = Temporary
+		re.RateLimited = status == http.StatusTooManyRequests
+	default:
+		re.Class = Permanent
+	}
+	return re
 }

@@ -179,15 +179,5 @@ func opencxError(err error) error {
 	if !errors.As(err, &oe) {
 		return classify(err)
 	}
-	re := &RemoteError{Status: oe.StatusCode, Message: oe.Message, RetryAfter: oe.RetryAfter, Err: err}
-	switch {
-	case oe.StatusCode == http.StatusUnauthorized || oe.StatusCode == http.StatusForbidden:
-		re.Class = Unauthorized
-	case oe.Temporary():
-		re.Class = Temporary
-		re.RateLimited = oe.StatusCode == http.StatusTooManyRequests
-	default:
-		re.Class = Permanent
-	}
-	return re
+	return vendorError(err, oe.StatusCode, oe.Temporary(), oe.Message, oe.RetryAfter)
 }

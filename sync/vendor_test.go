@@ -1,0 +1,648 @@
+package sync_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	blocksync "github.com/sendguard/sendguard/sync"
+	"github.com/sendguard/sendguard/sync/ocamba"
+	"github.com/sendguard/sendguard/sync/ocamba/ocambatest"
+	"github.com/sendguard/sendguard/sync/opencx"
+	"github.com/sendguard/sendguard/sync/opencx/opencxtest"
+)
+
+// vendors is a pair of vendor fakes with their clients and remotes.
+type vendors struct {
+	cx  *opencxtest.Server
+	oc  *ocambatest.Server
+	cxc *opencx.Client
+	occ *ocamba.Client
+	cxr *blocksync.OpenCX
+	ocr *blocksync.Ocamba
+}
+
+type vendorConfig struct {
+	inMemory bool
+	cx       opencxtest.Options
+	oc       ocambatest.Options
+	cxc      opencx.Config
+	occ      ocamba.Config
+	cxo      blocksync.OpenCXOptions
+	oco      blocksync.OcambaOptions
+	// noReplay gives the clients connections that are never reused.
+	// net/http's Transport silently replays a GET that fails on a reused
+	// connection before any answer (the fakes' reset fault): a second
+	// request that no pacer saw, which can exceed the vendor's rate by
+	// one. That is the vendor clients' concern (see the report); the fault
+	// tests, which assert the rates exactly, avoid it.
+	noReplay bool
+}
+
+func noReuse(c *http.Client) *http.Client {
+	tr := c.Transport.(*http.Transport).Clone()
+	tr.DisableKeepAlives = true
+	return &http.Client{Transport: tr, CheckRedirect: c.CheckRedirect}
+}
+
+// startVendors starts both fakes (in memory for synctest bubbles) and
+// clients for them. The caller closes them with v.close.
+func startVendors(t *testing.T, vc vendorConfig) *vendors {
+	t.Helper()
+	v := &vendors{}
+	if vc.inMemory {
+		v.cx, v.oc = opencxtest.NewInMemoryServer(vc.cx), ocambatest.NewInMemoryServer(vc.oc)
+	} else {
+		v.cx, v.oc = opencxtest.NewServer(vc.cx), ocambatest.NewServer(vc.oc)
+	}
+	var err error
+	if vc.cxc.Token == "" {
+		vc.cxc.Token = v.cx.Token()
+	}
+	if vc.occ.Token == "" {
+		vc.occ.Token = v.oc.Token()
+	}
+	vc.cxc.BaseURL, vc.cxc.HTTPClient = v.cx.URL(), v.cx.Client()
+	vc.occ.BaseURL, vc.occ.HTTPClient = v.oc.URL(), v.oc.Client()
+	if vc.noReplay {
+		vc.cxc.HTTPClient, vc.occ.HTTPClient = noReuse(vc.cxc.HTTPClient), noReuse(vc.occ.HTTPClient)
+	}
+	if v.cxc, err = opencx.New(vc.cxc); err != nil {
+		v.close()
+		t.Fatal(err)
+	}
+	if v.occ, err = ocamba.New(vc.occ); err != nil {
+		v.close()
+		t.Fatal(err)
+	}
+	v.cxr, v.ocr = blocksync.NewOpenCX(v.cxc, vc.cxo), blocksync.NewOcamba(v.occ, vc.oco)
+	return v
+}
+
+func (v *vendors) close() {
+	v.cx.Close()
+	v.oc.Close()
+}
+
+func (v *vendors) remotes() []blocksync.Remote { return []blocksync.Remote{v.cxr, v.ocr} }
+
+func (v *vendors) cxEmails() []string {
+	var out []string
+	for _, c := range v.cx.Contacts() {
+		out = append(out, strings.ToLower(c.Email))
+	}
+	return out
+}
+
+func (v *vendors) cxDomains() []string {
+	var out []string
+	for _, d := range v.cx.Domains() {
+		out = append(out, d.Domain)
+	}
+	return out
+}
+
+func (v *vendors) ocContacts() []string {
+	var out []string
+	for _, e := range v.oc.Blocked() {
+		out = append(out, e.Contact)
+	}
+	return out
+}
+
+// posts counts v's POST requests to path with status (0: any).
+func posts(reqs []opencxtest.Request, path string) int {
+	n := 0
+	for _, r := range reqs {
+		if r.Method == "POST" && r.Path == path {
+			n++
+		}
+	}
+	return n
+}
+
+// TestVendors_PushPull: emails, phones and domains go to the vendors that
+// take them; each vendor's list comes into the guard with the vendor as
+// source; pulled blocks are mirrored to the other vendor, never echoed.
+func TestVendors_PushPull(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := openGuard(t)
+		defer g.Close()
+		v := startVendors(t, vendorConfig{inMemory: true})
+		defer v.close()
+		ctx := t.Context()
+
+		block(t, g, "Ann@Example.com")
+		block(t, g, "+1 202 555 0100")
+		block(t, g, "spam.example")
+		block(t, g, "junk.example")  // batched with spam.example
+		block(t, g, "ann@пример.рф") // OpenCX's pattern refuses it; Ocamba takes it
+		v.cx.Seed(opencxtest.Contact{Email: "Cx@Example.org", PhoneNumber: "+12025550111", Reason: "cx says"})
+		v.oc.Seed(ocambatest.Entry{Contact: "+12025550122", Description: "oc says"},
+			ocambatest.Entry{Contact: "oc@example.net"})
+
+		e := newEngine(t, g, v.remotes())
+		rep := syncOnce(t, e) // pushes local blocks, pulls the vendors'
+		cx, oc := rep.Remotes[0], rep.Remotes[1]
+		// The remotes run in parallel: one may already push what the
+		// other pulled (one more for each).
+		if cx.Pushed < 3 || cx.Pushed > 4 || cx.DeadLettered != 1 || cx.Pulled != 2 {
+			t.Errorf("opencx report = %+v, want 3 (or 4) pushed, 1 dead-lettered, 2 pulled", cx)
+		}
+		if oc.Pushed < 3 || oc.Pushed > 5 || oc.Pulled != 2 {
+			t.Errorf("ocamba report = %+v, want 3 (to 5) pushed, 2 pulled", oc)
+		}
+		rep = syncOnce(t, e) // mirrors what was pulled
+		if p := rep.Pending(); p != 0 {
+			t.Fatalf("%d pending", p)
+		}
+
+		for _, c := range []struct{ in, source, reason string }{
+			{"cx@example.org", "opencx", "cx says"},
+			{"+12025550111", "opencx", "cx says"},
+			{"+12025550122", "ocamba", "oc says"},
+			{"oc@example.net", "ocamba", "listed by ocamba"},
+		} {
+			if v := blocked(t, g, c.in); !v.Blocked || v.Source != c.source || v.Reason != c.reason {
+				t.Errorf("%s: verdict %+v, want blocked from %s (%q)", c.in, v, c.source, c.reason)
+			}
+		}
+		if got, want := sorted(v.cxEmails()), []string{"ann@example.com", "cx@example.org", "oc@example.net"}; !slices.Equal(got, want) {
+			t.Errorf("opencx lists %q, want %q", got, want)
+		}
+		if got, want := sorted(v.cxDomains()), []string{"junk.example", "spam.example"}; !slices.Equal(got, want) {
+			t.Errorf("opencx domains %q, want %q", got, want)
+		}
+		if n := posts(v.cx.Requests(), opencx.DomainsPath); n != 1 {
+			t.Errorf("%d domain requests, want 1 batch", n)
+		}
+		want := sorted([]string{"+12025550122", "oc@example.net", // seeded
+			"ann@example.com", "+12025550100", "ann@xn--e1afmkfd.xn--p1ai", // local
+			"cx@example.org", "+12025550111"}) // mirrored from OpenCX
+		if got := sorted(v.ocContacts()); !slices.Equal(got, want) {
+			t.Errorf("ocamba lists %q, want %q", got, want)
+		}
+		if d1, d2 := v.cx.Duplicates(), v.oc.Duplicates(); d1+d2 != 0 {
+			t.Errorf("duplicates at the vendors: opencx %d, ocamba %d (an echo?)", d1, d2)
+		}
+		dl, err := g.Store().DeadLetters(ctx, blocksync.Consumer("opencx"))
+		if err != nil || len(dl) != 1 || !strings.Contains(dl[0].Reason, "pattern") {
+			t.Errorf("opencx dead letters = %+v, %v; want the IDN email, for the pattern", dl, err)
+		}
+		st, err := e.Stats(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range st {
+			if s.Requests == 0 || s.Pending != 0 || s.Lag != 0 || s.LastError != "" {
+				t.Errorf("stats %+v", s)
+			}
+		}
+	})
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}
+
+// TestOpenCX_Pagination: a full scan of many pages at OpenCX's pace, with
+// every entry applied, and the page-size parameter named as configured.
+func TestOpenCX_Pagination(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := openGuard(t)
+		defer g.Close()
+		v := startVendors(t, vendorConfig{inMemory: true,
+			cx:  opencxtest.Options{PageSizeParam: "per_page"},
+			cxc: opencx.Config{PageSize: 30, PageSizeParam: "per_page"}})
+		defer v.close()
+		const n = 1000
+		for i := range n {
+			v.cx.Seed(opencxtest.Contact{Email: emailN(i)})
+		}
+		e := newEngine(t, g, []blocksync.Remote{v.cxr})
+		start := time.Now()
+		if rr := syncOnce(t, e).Remotes[0]; rr.Pulled != n {
+			t.Fatalf("pulled %d, want %d", rr.Pulled, n)
+		}
+		gets := 0
+		for _, r := range v.cx.Requests() {
+			if r.Method == "GET" {
+				gets++
+				if r.Query.Get("per_page") != "30" {
+					t.Fatalf("query %q lacks per_page=30", r.RawQuery)
+				}
+			}
+		}
+		if want := (n + 29) / 30; gets != want {
+			t.Fatalf("%d pages fetched, want %d", gets, want)
+		}
+		if v.cx.RateViolations() != 0 || v.cx.MaxRate() > 100 {
+			t.Fatalf("rate: %d violations, max %d/min", v.cx.RateViolations(), v.cx.MaxRate())
+		}
+		t.Logf("%d pages in %v of fake time", gets, time.Since(start))
+		for i := range n {
+			if !blocked(t, g, emailN(i)).Blocked {
+				t.Fatalf("%s not blocked", emailN(i))
+			}
+		}
+	})
+}
+
+// TestOcamba_Incremental: a pull asks only for entries created since the
+// watermark minus the overlap, and entries read twice are not applied
+// twice.
+func TestOcamba_Incremental(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := openGuard(t)
+		defer g.Close()
+		v := startVendors(t, vendorConfig{inMemory: true, occ: ocamba.Config{PageSize: 20},
+			oco: blocksync.OcambaOptions{Overlap: 2 * time.Minute}})
+		defer v.close()
+		for i := range 50 {
+			v.oc.Seed(ocambatest.Entry{Contact: phoneN(i)})
+		}
+		e := newEngine(t, g, []blocksync.Remote{v.ocr})
+		if rr := syncOnce(t, e).Remotes[0]; rr.Pulled != 50 {
+			t.Fatalf("first pull: %+v, want 50 pulled", rr)
+		}
+		// Each later pull starts at the latest create_time applied minus
+		// the overlap; entries read again are known by id.
+		for i, n := range []int{5, 1, 0} {
+			mark := v.oc.Blocked()[len(v.oc.Blocked())-1].CreateTime
+			time.Sleep(10 * time.Minute)
+			for j := range n {
+				v.oc.Seed(ocambatest.Entry{Contact: phoneN(100*i + j + 100)})
+			}
+			before := len(v.oc.Requests())
+			if rr := syncOnce(t, e).Remotes[0]; rr.Pulled != n || rr.Duplicates != 0 {
+				t.Fatalf("pull %d: %+v, want %d pulled", i+2, rr, n)
+			}
+			reqs := v.oc.Requests()[before:]
+			q := reqs[0].Query
+			if got, want := q.Get("create_time"), "rl:"+ocamba.FormatTime(mark.Add(-2*time.Minute)); got != want {
+				t.Errorf("pull %d: create_time = %q, want %q", i+2, got, want)
+			}
+			if q.Get("sort") != "create_time" || q.Get("read_gdpr_fields") != "true" || q.Get("page") != "1,20" {
+				t.Errorf("pull %d: query %q", i+2, reqs[0].RawQuery)
+			}
+			if i > 0 && len(reqs) != 1 {
+				t.Errorf("pull %d: %d requests, want 1 (only the overlap and the new entries)", i+2, len(reqs))
+			}
+		}
+		if n := len(v.oc.Requests()); n != 3+3+1+1 {
+			t.Errorf("%d requests in all, want 8", n)
+		}
+	})
+}
+
+func phoneN(i int) string { return fmt.Sprintf("+1202555%04d", i) }
+
+// TestOcamba_Masking: masked entries the engine pushed are known by id;
+// others are skipped and counted, never keys.
+func TestOcamba_Masking(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := openGuard(t)
+		defer g.Close()
+		v := startVendors(t, vendorConfig{inMemory: true, oc: ocambatest.Options{Masking: ocambatest.MaskAlways}})
+		defer v.close()
+		block(t, g, "ann@example.com")
+		v.oc.Seed(ocambatest.Entry{Contact: "+12025550100"})
+		e := newEngine(t, g, []blocksync.Remote{v.ocr})
+		rr := syncOnce(t, e).Remotes[0]
+		if rr.Pushed != 1 || rr.SkippedMasked != 1 || rr.Pulled != 0 || rr.Invalid != 0 {
+			t.Fatalf("report = %+v, want 1 pushed, 1 skipped masked", rr)
+		}
+		if blocked(t, g, "+12025550100").Blocked {
+			t.Fatal("a masked entry was applied")
+		}
+		if n, _ := g.Store().Count(t.Context()); n != 1 {
+			t.Fatalf("store holds %d entries, want 1", n)
+		}
+	})
+}
+
+// TestVendors_Unauthorized: a wrong token stops the pass without dead
+// letters; the records wait.
+func TestVendors_Unauthorized(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := openGuard(t)
+		defer g.Close()
+		v := startVendors(t, vendorConfig{inMemory: true,
+			cxc: opencx.Config{Token: "wrong-token"}, occ: ocamba.Config{Token: "wrong-token"}})
+		defer v.close()
+		block(t, g, "ann@example.com")
+		e := newEngine(t, g, v.remotes())
+		rep, err := e.SyncOnce(t.Context())
+		if err == nil {
+			t.Fatal("no error")
+		}
+		for _, rr := range rep.Remotes {
+			if rr.Pending != 1 || rr.DeadLettered != 0 || rr.Err == nil || !errors.Is(rr.Err, blocksync.ErrUnauthorized) {
+				t.Errorf("report %+v, want 1 pending, an unauthorized error", rr)
+			}
+			if strings.Contains(rr.Err.Error(), "wrong-token") {
+				t.Errorf("error %q shows the token", rr.Err)
+			}
+		}
+		st, _ := e.Stats(t.Context())
+		for _, s := range st {
+			if s.LastError == "" || s.DeadLetters != 0 || s.Pending != 1 {
+				t.Errorf("stats %+v", s)
+			}
+		}
+	})
+}
+
+// TestRun_VendorLatency: under Run, a local block reaches OpenCX within a
+// second.
+func TestRun_VendorLatency(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := openGuard(t)
+		defer g.Close()
+		v := startVendors(t, vendorConfig{inMemory: true})
+		defer v.close()
+		e := newEngine(t, g, v.remotes())
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- e.Run(ctx) }()
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		block(t, g, "ann@example.com")
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if got := v.cxEmails(); !slices.Equal(got, []string{"ann@example.com"}) {
+			t.Errorf("opencx lists %q a second after the block", got)
+		}
+		if got := v.ocContacts(); !slices.Equal(got, []string{"ann@example.com"}) {
+			t.Errorf("ocamba lists %q a second after the block", got)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestFaults: every fault kind of the fakes, alone and mixed, over 600
+// local blocks and 60 remote ones: in the end every block is at the
+// vendors that take it and in the guard, no request broke the vendors'
+// rates, nothing was dropped or dead-lettered, and duplicates are counted.
+func TestFaults(t *testing.T) {
+	cases := []struct {
+		name   string
+		faults opencxtest.Faults
+	}{
+		{"server_error", opencxtest.Faults{ServerError: opencxtest.Fault{Prob: 0.2}, ServerErrorStatus: 503, Applied: 0.5}},
+		{"slow", opencxtest.Faults{Slow: opencxtest.Fault{Prob: 0.1}, SlowDelay: 40 * time.Second}},
+		{"reset", opencxtest.Faults{Reset: opencxtest.Fault{Prob: 0.2}, Applied: 0.5}},
+		{"truncated", opencxtest.Faults{Truncated: opencxtest.Fault{Prob: 0.2}}},
+		{"malformed", opencxtest.Faults{Malformed: opencxtest.Fault{Prob: 0.2}}},
+		{"schema", opencxtest.Faults{Schema: opencxtest.Fault{Prob: 0.2}}},
+		{"mixed", opencxtest.Faults{
+			ServerError: opencxtest.Fault{Prob: 0.05}, Slow: opencxtest.Fault{Prob: 0.03},
+			Reset: opencxtest.Fault{Prob: 0.05}, Truncated: opencxtest.Fault{Prob: 0.05},
+			Malformed: opencxtest.Fault{Prob: 0.05}, Schema: opencxtest.Fault{Prob: 0.05},
+			SlowDelay: 40 * time.Second, Applied: 0.5,
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) { runFaults(t, c.faults) })
+		})
+	}
+}
+
+func runFaults(t *testing.T, f opencxtest.Faults) {
+	g := openGuard(t)
+	defer g.Close()
+	// Both fakes store a duplicate create as a second entry, so that a
+	// pull can see it.
+	v := startVendors(t, vendorConfig{inMemory: true, noReplay: true,
+		cx:  opencxtest.Options{Duplicates: opencxtest.AddRow},
+		oc:  ocambatest.Options{Duplicates: ocambatest.AddRow},
+		cxc: opencx.Config{Timeout: 20 * time.Second},
+		occ: ocamba.Config{Timeout: 20 * time.Second}})
+	defer v.close()
+	f.Seed = 42
+	v.cx.SetFaults(f)
+	v.oc.SetFaults(f)
+
+	var wantCx, wantDomains, wantOc []string
+	for i := range 500 {
+		c := block(t, g, emailN(i))
+		wantCx, wantOc = append(wantCx, c.Value), append(wantOc, c.Value)
+	}
+	for i := range 80 {
+		wantOc = append(wantOc, block(t, g, phoneN(i)).Value)
+	}
+	for i := range 20 {
+		wantDomains = append(wantDomains, block(t, g, fmt.Sprintf("spam%d.example", i)).Value)
+	}
+	var seeded []string
+	for i := range 30 {
+		e := fmt.Sprintf("cx%d@example.org", i)
+		v.cx.Seed(opencxtest.Contact{Email: e})
+		p := phoneN(1000 + i)
+		v.oc.Seed(ocambatest.Entry{Contact: p})
+		seeded = append(seeded, e, p)
+		wantOc = append(wantOc, e) // mirrored
+	}
+
+	e := newEngine(t, g, v.remotes(), blocksync.WithBackoff(time.Second, 30*time.Second))
+	start := time.Now()
+	var total [2]blocksync.Counts
+	passes, quiet := 0, 0
+	// Until nothing is pending and a clean pass has pulled what the one
+	// before pushed (the mirrored blocks).
+	for ; quiet < 2; passes++ {
+		if passes == 30 {
+			t.Fatalf("not done after %d passes", passes)
+		}
+		rep, err := e.SyncOnce(t.Context())
+		for i, rr := range rep.Remotes {
+			total[i] = addCounts(total[i], rr.Counts)
+		}
+		if err == nil && rep.Pending() == 0 {
+			quiet++
+		} else {
+			quiet = 0
+		}
+	}
+	t.Logf("%d passes, %v of fake time; faults fired: opencx %v, ocamba %v",
+		passes, time.Since(start).Round(time.Second), v.cx.FaultCounts(), v.oc.FaultCounts())
+
+	for _, fc := range []map[opencxtest.FaultKind]int{v.cx.FaultCounts(), v.oc.FaultCounts()} {
+		if len(fc) == 0 {
+			t.Fatal("no fault fired")
+		}
+	}
+
+	// Every block is at the vendor (dead letters would show here).
+	if missing := missingFrom(v.cxEmails(), wantCx); len(missing) > 0 {
+		t.Errorf("opencx lacks %d emails, e.g. %q", len(missing), missing[0])
+	}
+	if missing := missingFrom(v.cxDomains(), wantDomains); len(missing) > 0 {
+		t.Errorf("opencx lacks %d domains, e.g. %q", len(missing), missing[0])
+	}
+	if missing := missingFrom(v.ocContacts(), wantOc); len(missing) > 0 {
+		t.Errorf("ocamba lacks %d contacts, e.g. %q", len(missing), missing[0])
+	}
+	for _, s := range seeded {
+		if !blocked(t, g, s).Blocked {
+			t.Errorf("remote block %s not pulled", s)
+		}
+	}
+	dl, err := g.Store().DeadLetters(t.Context(), "")
+	if err != nil || len(dl) != 0 {
+		t.Errorf("%d dead letters (%v): a fault dropped a record", len(dl), err)
+	}
+
+	// No request broke a vendor's rate.
+	if n := v.cx.RateViolations(); n != 0 || v.cx.MaxRate() > opencx.DefaultRequestsPerMinute {
+		t.Errorf("opencx: %d rate violations, max %d a minute", n, v.cx.MaxRate())
+	}
+	ps, pm := v.oc.MaxRate()
+	if n := v.oc.RateViolations(); n != 0 || ps > ocamba.DefaultRequestsPerSecond || pm > ocamba.DefaultRequestsPerMinute {
+		t.Errorf("ocamba: %d rate violations, max %d a second, %d a minute", n, ps, pm)
+	}
+
+	// Duplicates: at least once. Every extra entry at a vendor comes from
+	// a resend, and the engine saw each in its pulls.
+	extraCx := len(v.cxEmails()) - len(unique(v.cxEmails()))
+	extraOc := len(v.ocContacts()) - len(unique(v.ocContacts()))
+	t.Logf("opencx: %d duplicate entries (fake counted %d repeated blocks), engine: %d duplicates, %d resent, %d retries",
+		extraCx, v.cx.Duplicates(), total[0].Duplicates, total[0].Resent, total[0].Retries)
+	t.Logf("ocamba: %d duplicate entries (fake counted %d repeated creates), engine: %d duplicates, %d resent, %d retries",
+		extraOc, v.oc.Duplicates(), total[1].Duplicates, total[1].Resent, total[1].Retries)
+	if extraCx > total[0].Resent || extraOc > total[1].Resent {
+		t.Errorf("more duplicate entries than resends: opencx %d > %d or ocamba %d > %d",
+			extraCx, total[0].Resent, extraOc, total[1].Resent)
+	}
+	if total[0].Duplicates != extraCx || total[1].Duplicates != extraOc {
+		t.Errorf("engine counted %d and %d duplicates, the vendors hold %d and %d",
+			total[0].Duplicates, total[1].Duplicates, extraCx, extraOc)
+	}
+}
+
+func addCounts(a, b blocksync.Counts) blocksync.Counts {
+	a.Pushed += b.Pushed
+	a.Pulled += b.Pulled
+	a.SkippedMasked += b.SkippedMasked
+	a.SkippedUnblocked += b.SkippedUnblocked
+	a.Invalid += b.Invalid
+	a.DeadLettered += b.DeadLettered
+	a.Duplicates += b.Duplicates
+	a.Resent += b.Resent
+	a.Retries += b.Retries
+	return a
+}
+
+func missingFrom(have, want []string) []string {
+	set := make(map[string]bool, len(have))
+	for _, h := range have {
+		set[h] = true
+	}
+	var out []string
+	for _, w := range want {
+		if !set[w] {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+func unique(s []string) []string {
+	s = sorted(s)
+	return slices.Compact(s)
+}
+
+// TestFaults_RateLimited: a vendor that limits harder than the client
+// paces answers 429 with Retry-After; the engine waits at least as asked
+// and delivers everything.
+func TestFaults_RateLimited(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := openGuard(t)
+		defer g.Close()
+		v := startVendors(t, vendorConfig{inMemory: true, cx: opencxtest.Options{RequestsPerMinute: 30, RetryAfter: true}})
+		defer v.close()
+		var want []string
+		for i := range 100 {
+			want = append(want, block(t, g, emailN(i)).Value)
+		}
+		e := newEngine(t, g, []blocksync.Remote{v.cxr}, blocksync.WithBackoff(100*time.Millisecond, time.Minute))
+		if p := syncOnce(t, e).Pending(); p != 0 {
+			t.Fatalf("%d pending", p)
+		}
+		if m := missingFrom(v.cxEmails(), want); len(m) > 0 {
+			t.Fatalf("opencx lacks %d", len(m))
+		}
+		reqs := v.cx.Requests()
+		limited := 0
+		for i, r := range reqs[:len(reqs)-1] {
+			if r.Status != http.StatusTooManyRequests {
+				continue
+			}
+			limited++
+			// The fake sends Retry-After in whole seconds, at least 1.
+			if gap := reqs[i+1].Time.Sub(r.Time); gap < time.Second {
+				t.Errorf("request %d came %v after a 429 with Retry-After", i+1, gap)
+			}
+		}
+		if limited == 0 {
+			t.Fatal("no 429")
+		}
+		if s := remoteStats(t, e, "opencx"); s.RateLimited != uint64(limited) || s.Requests != uint64(len(reqs)) {
+			t.Errorf("stats %+v: want %d requests, %d limited", s, len(reqs), limited)
+		}
+	})
+}
+
+// TestOcamba_WaitInFlight: a 429 with Retry-After: -1 (Ocamba's parallel
+// limit) is retried once the request in flight has finished.
+func TestOcamba_WaitInFlight(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := openGuard(t)
+		defer g.Close()
+		v := startVendors(t, vendorConfig{inMemory: true, oc: ocambatest.Options{MaxInFlight: 1},
+			occ: ocamba.Config{MaxInFlight: 2}})
+		defer v.close()
+		v.oc.SetFaults(ocambatest.Faults{Method: "GET", Slow: ocambatest.Fault{Next: 1}, SlowDelay: 20 * time.Second})
+		block(t, g, "ann@example.com")
+		// Someone else uses the client: a slow list is in flight.
+		listed := make(chan error, 1)
+		go func() {
+			_, err := v.occ.ListBlockedContacts(context.Background(), ocamba.ListQuery{})
+			listed <- err
+		}()
+		synctest.Wait()
+		e := newEngine(t, g, []blocksync.Remote{v.ocr}, blocksync.WithBackoff(100*time.Millisecond, time.Minute))
+		start := time.Now()
+		rr := syncOnce(t, e).Remotes[0]
+		if err := <-listed; err != nil {
+			t.Fatal(err)
+		}
+		if rr.Pushed != 1 || rr.Retries == 0 {
+			t.Fatalf("report %+v, want 1 pushed after a retry", rr)
+		}
+		if n := v.oc.InFlightRejections(); n != 1 {
+			t.Fatalf("%d answers for the parallel limit, want 1: the retry waits for the request in flight", n)
+		}
+		var pushedAt time.Time
+		for _, r := range v.oc.Requests() {
+			if r.Method == "POST" && r.Status == http.StatusCreated {
+				pushedAt = r.Time
+			}
+		}
+		if d := pushedAt.Sub(start); d < 20*time.Second || d > 21*time.Second {
+			t.Fatalf("pushed %v after the start, want just after the slow request (20s)", d)
+		}
+	})
+}
