@@ -43,6 +43,8 @@ type vendorConfig struct {
 	// one. That is the vendor clients' concern (see the report); the fault
 	// tests, which assert the rates exactly, avoid it.
 	noReplay bool
+	// wrap, if set, wraps the clients' transports.
+	wrap func(http.RoundTripper) http.RoundTripper
 }
 
 func noReuse(c *http.Client) *http.Client {
@@ -72,6 +74,11 @@ func startVendors(t *testing.T, vc vendorConfig) *vendors {
 	vc.occ.BaseURL, vc.occ.HTTPClient = v.oc.URL(), v.oc.Client()
 	if vc.noReplay {
 		vc.cxc.HTTPClient, vc.occ.HTTPClient = noReuse(vc.cxc.HTTPClient), noReuse(vc.occ.HTTPClient)
+	}
+	if vc.wrap != nil {
+		for _, hc := range []**http.Client{&vc.cxc.HTTPClient, &vc.occ.HTTPClient} {
+			*hc = &http.Client{Transport: vc.wrap((*hc).Transport), CheckRedirect: (*hc).CheckRedirect}
+		}
 	}
 	if v.cxc, err = opencx.New(vc.cxc); err != nil {
 		v.close()
