@@ -247,3 +247,59 @@ func TestNormalizer_Phone_trunkPrefixCases(t *testing.T) {
 		}
 	}
 }
+
+// TestNormalizer_Phone_exampleNumbers reads every example number
+// libphonenumber has (every region, every type, and the non-geographic
+// codes) in E.164, international and national format. Each form that
+// libphonenumber itself reads back as the example must give the example's
+// E.164 key, and be rejected exactly when libphonenumber calls the number
+// not possible (or possible only locally, as NANP's 7-digit service
+// numbers).
+func TestNormalizer_Phone_exampleNumbers(t *testing.T) {
+	byRegion := map[string]*normalize.Normalizer{}
+	checked, skipped, rejected := 0, 0, 0
+	for _, b := range exampleBases(t) {
+		e164 := "+" + b.cc + b.nsn
+		num, err := phonenumbers.Parse(e164, "")
+		if err != nil {
+			t.Fatalf("libphonenumber cannot read its own example %s: %v", e164, err)
+		}
+		possible := phonenumbers.IsPossibleNumberWithReason(num) == phonenumbers.IS_POSSIBLE
+		region := b.region
+		if region == "001" {
+			region = "US"
+		}
+		n := byRegion[region]
+		if n == nil {
+			n = newNormalizer(t, normalize.WithRegion(region))
+			byRegion[region] = n
+		}
+		forms := []string{e164, phonenumbers.Format(num, phonenumbers.INTERNATIONAL)}
+		if b.region != "001" {
+			forms = append(forms, phonenumbers.Format(num, phonenumbers.NATIONAL))
+		}
+		for _, raw := range forms {
+			// libphonenumber's national format does not always read back
+			// (Argentine mobiles: "09 15-2345-6789"); such forms prove nothing.
+			if back, err := phonenumbers.Parse(raw, region); err != nil || phonenumbers.Format(back, phonenumbers.E164) != e164 {
+				skipped++
+				continue
+			}
+			checked++
+			c, err := n.Phone(raw)
+			switch {
+			case !possible:
+				rejected++
+				if err == nil {
+					t.Errorf("region %s: Phone(%q) = %q; libphonenumber calls it not possible", region, raw, c.Value)
+				}
+			case err != nil || c.Value != e164:
+				t.Errorf("region %s: Phone(%q) = %q, %v; want %s", region, raw, c.Value, err, e164)
+			}
+		}
+	}
+	t.Logf("%d example forms checked (%d rejected as not possible), %d that libphonenumber does not read back skipped", checked, rejected, skipped)
+	if checked < 3000 || skipped > checked/100 {
+		t.Errorf("%d example forms checked, %d skipped", checked, skipped)
+	}
+}
