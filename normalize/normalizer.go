@@ -72,11 +72,10 @@ func WithMemoSize(n int) Option {
 // memo. A Normalizer is safe for concurrent use by multiple goroutines. The
 // zero Normalizer is not usable: call [New].
 type Normalizer struct {
-	region   string
-	folding  bool
-	memo     *lru.Cache[string, phoneMemo] // nil when disabled
-	phones   *phoneTable                   // shared, read-only
-	regionCC int                           // calling code of region
+	region  string
+	folding bool
+	memo    *lru.Cache[string, phoneMemo] // nil when disabled
+	phones  *phoneTable                   // shared, read-only
 }
 
 // New returns a Normalizer configured by opts. It returns an error for an
@@ -95,10 +94,9 @@ func New(opts ...Option) (*Normalizer, error) {
 		return nil, fmt.Errorf("normalize: negative memo size %d", o.memoSize)
 	}
 	n := &Normalizer{
-		region:   o.region,
-		folding:  o.folding,
-		phones:   sharedPhoneTable(),
-		regionCC: phonenumbers.GetCountryCodeForRegion(o.region),
+		region:  o.region,
+		folding: o.folding,
+		phones:  sharedPhoneTable(),
 	}
 	if o.memoSize > 0 {
 		memo, err := lru.New[string, phoneMemo](o.memoSize)
