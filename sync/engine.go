@@ -197,6 +197,10 @@ func (e *Engine) Run(ctx context.Context) error {
 		return ErrRunning
 	}
 	defer e.running.Store(false)
+	if len(e.remotes) == 0 {
+		<-ctx.Done()
+		return nil
+	}
 	var wg gosync.WaitGroup
 	for _, rs := range e.remotes {
 		wg.Go(func() { e.loop(ctx, rs) })

@@ -179,6 +179,23 @@ func TestEngine_Tombstone(t *testing.T) {
 		if n := r.count("bob@example.com"); n != 2 {
 			t.Fatalf("bob listed %d times, want 2", n)
 		}
+
+		// An operator removes a still-listed contact at the remote: a
+		// full pull notices.
+		block(t, g, "carl@example.com")
+		syncOnce(t, e)
+		if _, err := g.Unblock(ctx, "carl@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		syncOnce(t, e)
+		if s := remoteStats(t, e, "fake"); s.StillListed != 1 {
+			t.Fatalf("StillListed = %d, want 1 (carl)", s.StillListed)
+		}
+		r.remove("carl@example.com")
+		syncOnce(t, e)
+		if s := remoteStats(t, e, "fake"); s.StillListed != 0 {
+			t.Fatalf("StillListed = %d after the remote dropped carl, want 0", s.StillListed)
+		}
 	})
 }
 

@@ -3,6 +3,7 @@ package sync_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	gosync "sync"
 	"testing"
 	"time"
@@ -102,7 +103,7 @@ func (f *fakeRemote) Pull(ctx context.Context, cur blocksync.Cursor) (blocksync.
 	}
 	lo := min((cur.Page-1)*f.pageSize, len(f.list))
 	hi := min(lo+f.pageSize, len(f.list))
-	p := blocksync.Page{More: hi < len(f.list)}
+	p := blocksync.Page{More: hi < len(f.list), Total: len(f.list)}
 	for _, b := range f.list[lo:hi] {
 		if f.mask != nil && f.mask(b) {
 			b.Value, b.Masked = "* * * * *", true
@@ -122,6 +123,13 @@ func (f *fakeRemote) firstPush() time.Time {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.pushTime[0]
+}
+
+// remove drops every entry for value v.
+func (f *fakeRemote) remove(v string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.list = slices.DeleteFunc(f.list, func(b blocksync.RemoteBlock) bool { return b.Value == v })
 }
 
 // values returns the listed values, in order.

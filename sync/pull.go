@@ -16,6 +16,12 @@ import (
 type pullRun struct {
 	seen  map[string]struct{} // remote ids met in this pull
 	byKey map[string]string   // contact key → remote id met in this pull
+	keys  map[string]struct{} // contact keys met in this pull
+	// full reports that the pull, so far, reads the remote's whole list
+	// and that the list did not change meanwhile (no watermark, the same
+	// non-zero Total on every page).
+	full  bool
+	total int
 }
 
 // pull fetches rs's list page by page and applies new blocks through the
@@ -28,7 +34,8 @@ func (e *Engine) pull(ctx context.Context, rs *remoteState, t *tally) error {
 		return err
 	}
 	cur := Cursor{Page: 1, Since: since, State: since}
-	run := pullRun{seen: make(map[string]struct{}), byKey: make(map[string]string)}
+	run := pullRun{seen: make(map[string]struct{}), byKey: make(map[string]string),
+		keys: make(map[string]struct{}), full: since == nil}
 	changes := e.g.Changes()
 	for {
 		var page Page
@@ -50,7 +57,12 @@ func (e *Engine) pull(ctx context.Context, rs *remoteState, t *tally) error {
 				return err
 			}
 		}
+		run.full = run.full && page.State == nil && page.Total > 0 && (cur.Page == 1 || page.Total == run.total)
+		run.total = page.Total
 		if !page.More {
+			if run.full {
+				return e.reconcile(ctx, rs, &run)
+			}
 			return nil
 		}
 		cur.Page++
@@ -67,6 +79,36 @@ func (e *Engine) pull(ctx context.Context, rs *remoteState, t *tally) error {
 		default:
 		}
 	}
+}
+
+// reconcile ends a pull that read the remote's whole list: a contact
+// marked as still listed after a local unblock that the list no longer
+// holds was removed at the remote (by an operator, as Stats suggested), so
+// its marks go.
+func (e *Engine) reconcile(ctx context.Context, rs *remoteState, run *pullRun) error {
+	var gone []string
+	err := rs.meta.st.ScanMeta(ctx, rs.meta.prefix+metaStale, func(k string, _ []byte) error {
+		key := k[len(rs.meta.prefix+metaStale):]
+		if _, ok := run.keys[key]; !ok {
+			gone = append(gone, key)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, key := range gone {
+		if err := rs.meta.st.DeleteMeta(ctx, rs.meta.prefix+metaStale+key); err != nil {
+			return err
+		}
+		if err := rs.meta.st.DeleteMeta(ctx, rs.meta.prefix+metaListed+key); err != nil {
+			return err
+		}
+	}
+	if len(gone) > 0 {
+		rs.log.LogAttrs(ctx, slog.LevelInfo, "sync: unblocked contacts no longer listed remotely", slog.Int("count", len(gone)))
+	}
+	return nil
 }
 
 // retry calls op until it succeeds, waiting rs's backoff after each
@@ -119,6 +161,7 @@ func (e *Engine) apply(ctx context.Context, rs *remoteState, t *tally, run *pull
 			// Pushed by us or applied before: nothing to do.
 			if len(key) > 0 {
 				run.byKey[string(key)] = b.ID
+				run.keys[string(key)] = struct{}{}
 			}
 			return nil
 		}
@@ -137,6 +180,7 @@ func (e *Engine) apply(ctx context.Context, rs *remoteState, t *tally, run *pull
 		return nil
 	}
 	key := string(c.Key())
+	run.keys[key] = struct{}{}
 	old, listed, err := rs.meta.listing(ctx, key)
 	if err != nil {
 		return err

@@ -95,6 +95,12 @@ type Page struct {
 	More bool
 	// Next, if not nil, is handed back in the next page's Cursor.Next.
 	Next []byte
+	// Total is the number of entries in the remote's whole list, if the
+	// remote says (0 if not). When a pull without a watermark (State nil)
+	// reports the same Total on every page, the engine takes it as a
+	// complete picture of the list: contacts it marked as still listed
+	// after a local unblock that the list no longer holds are unmarked.
+	Total int
 	// State is the remote's watermark once this page (and every page
 	// before it in this pull) has been applied, or nil if the remote keeps
 	// none (a full scan every time). The engine stores it after applying

@@ -157,7 +157,7 @@ func (r *OpenCX) Pull(ctx context.Context, cur Cursor) (Page, error) {
 	if err != nil {
 		return Page{}, opencxError(err)
 	}
-	out := Page{More: cur.Page < p.TotalPages, Blocks: make([]RemoteBlock, 0, len(p.Data))}
+	out := Page{More: cur.Page < p.TotalPages, Total: p.Total, Blocks: make([]RemoteBlock, 0, len(p.Data))}
 	for _, d := range p.Data {
 		if d.Email != "" {
 			out.Blocks = append(out.Blocks, RemoteBlock{ID: d.ID, Kind: normalize.Email, Value: d.Email, Reason: d.Reason, CreatedAt: d.CreatedAt})
