@@ -34,7 +34,9 @@ func BenchmarkNormalizer_Email(b *testing.B) {
 	b.Run("canonical-folding", func(b *testing.B) { benchEmail(b, folding, "annlee@gmail.com") })
 }
 
-func benchPhone(b *testing.B, n *normalize.Normalizer, raws ...string) { benchRead(b, n.Phone, raws...) }
+func benchPhone(b *testing.B, n *normalize.Normalizer, raws ...string) {
+	benchRead(b, n.Phone, raws...)
+}
 
 func BenchmarkNormalizer_Phone(b *testing.B) {
 	n := newNormalizer(b, normalize.WithRegion("GB"))
