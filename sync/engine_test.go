@@ -48,9 +48,7 @@ func TestNew_Validation(t *testing.T) {
 // the kinds it accepts), remote blocks reach the guard with the remote as
 // source and the remote's time, and nothing is pushed twice.
 func TestEngine_PushPull(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		g := openGuard(t)
-		defer g.Close()
+	inBubble(t, func(t *testing.T, g *guard.Guard) {
 		r := newFakeRemote("fake")
 		r.kinds = map[normalize.Kind]bool{normalize.Email: true, normalize.Domain: true}
 		e := newEngine(t, g, []blocksync.Remote{r})
@@ -95,9 +93,7 @@ func TestEngine_PushPull(t *testing.T) {
 func TestEngine_Mirror(t *testing.T) {
 	for _, mirror := range []bool{true, false} {
 		t.Run(map[bool]string{true: "on", false: "off"}[mirror], func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				g := openGuard(t)
-				defer g.Close()
+			inBubble(t, func(t *testing.T, g *guard.Guard) {
 				a, b := newFakeRemote("a"), newFakeRemote("b")
 				e := newEngine(t, g, []blocksync.Remote{a, b}, blocksync.WithMirror(mirror))
 				a.add(normalize.Contact{Kind: normalize.Email, Value: "x@example.com"}, "", time.Now())
@@ -127,9 +123,7 @@ func TestEngine_Mirror(t *testing.T) {
 // not re-blocked by a pull, and is counted; a remote block created after
 // the unblock is applied.
 func TestEngine_Tombstone(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		g := openGuard(t)
-		defer g.Close()
+	inBubble(t, func(t *testing.T, g *guard.Guard) {
 		r := newFakeRemote("fake")
 		e := newEngine(t, g, []blocksync.Remote{r})
 		ctx := t.Context()
@@ -202,9 +196,7 @@ func TestEngine_Tombstone(t *testing.T) {
 // TestEngine_ExpiredPush: a block the engine pushed with an expiry is not
 // brought back by a pull once it has expired locally.
 func TestEngine_ExpiredPush(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		g := openGuard(t)
-		defer g.Close()
+	inBubble(t, func(t *testing.T, g *guard.Guard) {
 		r := newFakeRemote("fake")
 		// The remote gives no ids: the engine must go by contact.
 		e := newEngine(t, g, []blocksync.Remote{noIDs{r}})
@@ -252,9 +244,7 @@ func (n noIDs) Pull(ctx context.Context, cur blocksync.Cursor) (blocksync.Page, 
 // TestEngine_Masked: a masked entry the engine pushed is recognized by its
 // id; one it did not push is skipped, counted once, never a key.
 func TestEngine_Masked(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		g := openGuard(t)
-		defer g.Close()
+	inBubble(t, func(t *testing.T, g *guard.Guard) {
 		r := newFakeRemote("fake")
 		r.mask = func(blocksync.RemoteBlock) bool { return true }
 		e := newEngine(t, g, []blocksync.Remote{r})
@@ -280,9 +270,7 @@ func TestEngine_Masked(t *testing.T) {
 // TestEngine_InvalidRemoteValue: a remote value that is not a contact is
 // counted once, not applied, and does not stop the pull.
 func TestEngine_InvalidRemoteValue(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		g := openGuard(t)
-		defer g.Close()
+	inBubble(t, func(t *testing.T, g *guard.Guard) {
 		r := newFakeRemote("fake")
 		r.list = append(r.list, blocksync.RemoteBlock{ID: "x", Kind: normalize.Email, Value: "not an email"})
 		r.add(mustEmail(t, "bob@example.com"), "", time.Now())
@@ -298,9 +286,7 @@ func TestEngine_InvalidRemoteValue(t *testing.T) {
 
 // TestEngine_Pagination pulls a list of many pages.
 func TestEngine_Pagination(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		g := openGuard(t)
-		defer g.Close()
+	inBubble(t, func(t *testing.T, g *guard.Guard) {
 		r := newFakeRemote("fake")
 		r.pageSize = 7
 		const n = 250
@@ -314,11 +300,7 @@ func TestEngine_Pagination(t *testing.T) {
 		if r.pullCount() != (n+6)/7 {
 			t.Fatalf("%d page requests, want %d", r.pullCount(), (n+6)/7)
 		}
-		for i := range n {
-			if !blocked(t, g, emailN(i)).Blocked {
-				t.Fatalf("%s not blocked", emailN(i))
-			}
-		}
+		allBlocked(t, g, n)
 	})
 }
 
@@ -327,9 +309,7 @@ func TestEngine_Pagination(t *testing.T) {
 // dead-letters its record with the remote's message and the queue moves
 // on; an authorization failure stops the pass and leaves records pending.
 func TestEngine_Failures(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		g := openGuard(t)
-		defer g.Close()
+	inBubble(t, func(t *testing.T, g *guard.Guard) {
 		r := newFakeRemote("fake")
 		r.refuse = func(c normalize.Contact) string {
 			if c.Value == "refused@example.com" {
@@ -417,9 +397,7 @@ func TestEngine_Failures(t *testing.T) {
 // TestEngine_PullFailures: a failing page is retried from that page, not
 // from the start; a page that keeps breaking the schema ends the pull.
 func TestEngine_PullFailures(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		g := openGuard(t)
-		defer g.Close()
+	inBubble(t, func(t *testing.T, g *guard.Guard) {
 		r := newFakeRemote("fake")
 		for i := range 30 {
 			r.add(mustEmail(t, emailN(i)), "", time.Now())
@@ -456,9 +434,7 @@ func TestEngine_PullFailures(t *testing.T) {
 // TestSyncOnce_Deadline: when ctx ends the pass gives up, leaving records
 // pending, and without waiting a backoff past the deadline.
 func TestSyncOnce_Deadline(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		g := openGuard(t)
-		defer g.Close()
+	inBubble(t, func(t *testing.T, g *guard.Guard) {
 		r := newFakeRemote("fake")
 		r.pushErr = func(storage.Record, int) (error, bool) {
 			return &blocksync.RemoteError{Class: blocksync.Temporary, Status: 503}, false
@@ -486,9 +462,7 @@ func TestSyncOnce_Deadline(t *testing.T) {
 // remote within a second, long before the interval; remote blocks arrive
 // at the interval.
 func TestRun_LocalBlockReachesRemoteFast(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		g := openGuard(t)
-		defer g.Close()
+	inBubble(t, func(t *testing.T, g *guard.Guard) {
 		r := newFakeRemote("fake")
 		e := newEngine(t, g, []blocksync.Remote{r}, blocksync.WithInterval(10*time.Minute))
 		ctx, cancel := context.WithCancel(t.Context())
@@ -530,9 +504,7 @@ func TestRun_LocalBlockReachesRemoteFast(t *testing.T) {
 // TestRun_BacksOff: under Run a failing remote is retried with growing,
 // capped waits, and recovers without losing anything.
 func TestRun_BacksOff(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		g := openGuard(t)
-		defer g.Close()
+	inBubble(t, func(t *testing.T, g *guard.Guard) {
 		r := newFakeRemote("fake")
 		var times []time.Time
 		r.pushErr = func(_ storage.Record, attempt int) (error, bool) {

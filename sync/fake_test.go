@@ -6,6 +6,7 @@ import (
 	"slices"
 	gosync "sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/sendguard/sendguard/guard"
@@ -162,6 +163,26 @@ func openGuard(t *testing.T, opts ...guard.Option) *guard.Guard {
 		t.Fatal(err)
 	}
 	return g
+}
+
+// inBubble runs f in a synctest bubble with an in-memory guard, closed
+// before the bubble ends.
+func inBubble(t *testing.T, f func(t *testing.T, g *guard.Guard)) {
+	synctest.Test(t, func(t *testing.T) {
+		g := openGuard(t)
+		defer g.Close()
+		f(t, g)
+	})
+}
+
+// allBlocked checks that emailN(0..n-1) are all blocked.
+func allBlocked(t *testing.T, g *guard.Guard, n int) {
+	t.Helper()
+	for i := range n {
+		if !blocked(t, g, emailN(i)).Blocked {
+			t.Fatalf("%s not blocked", emailN(i))
+		}
+	}
 }
 
 func newEngine(t *testing.T, g blocksync.Guard, remotes []blocksync.Remote, opts ...blocksync.Option) *blocksync.Engine {

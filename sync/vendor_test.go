@@ -11,6 +11,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/sendguard/sendguard/guard"
 	blocksync "github.com/sendguard/sendguard/sync"
 	"github.com/sendguard/sendguard/sync/ocamba"
 	"github.com/sendguard/sendguard/sync/ocamba/ocambatest"
@@ -138,9 +139,7 @@ func posts(reqs []opencxtest.Request, path string) int {
 // take them; each vendor's list comes into the guard with the vendor as
 // source; pulled blocks are mirrored to the other vendor, never echoed.
 func TestVendors_PushPull(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		g := openGuard(t)
-		defer g.Close()
+	inBubble(t, func(t *testing.T, g *guard.Guard) {
 		v := startVendors(t, vendorConfig{inMemory: true})
 		defer v.close()
 		ctx := t.Context()
@@ -223,9 +222,7 @@ func sorted(s []string) []string {
 // TestOpenCX_Pagination: a full scan of many pages at OpenCX's pace, with
 // every entry applied, and the page-size parameter named as configured.
 func TestOpenCX_Pagination(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		g := openGuard(t)
-		defer g.Close()
+	inBubble(t, func(t *testing.T, g *guard.Guard) {
 		v := startVendors(t, vendorConfig{inMemory: true,
 			cx:  opencxtest.Options{PageSizeParam: "per_page"},
 			cxc: opencx.Config{PageSize: 30, PageSizeParam: "per_page"}})
@@ -255,11 +252,7 @@ func TestOpenCX_Pagination(t *testing.T) {
 			t.Fatalf("rate: %d violations, max %d/min", v.cx.RateViolations(), v.cx.MaxRate())
 		}
 		t.Logf("%d pages in %v of fake time", gets, time.Since(start))
-		for i := range n {
-			if !blocked(t, g, emailN(i)).Blocked {
-				t.Fatalf("%s not blocked", emailN(i))
-			}
-		}
+		allBlocked(t, g, n)
 	})
 }
 
@@ -267,9 +260,7 @@ func TestOpenCX_Pagination(t *testing.T) {
 // watermark minus the overlap, and entries read twice are not applied
 // twice.
 func TestOcamba_Incremental(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		g := openGuard(t)
-		defer g.Close()
+	inBubble(t, func(t *testing.T, g *guard.Guard) {
 		v := startVendors(t, vendorConfig{inMemory: true, occ: ocamba.Config{PageSize: 20},
 			oco: blocksync.OcambaOptions{Overlap: 2 * time.Minute}})
 		defer v.close()
@@ -315,9 +306,7 @@ func phoneN(i int) string { return fmt.Sprintf("+1202555%04d", i) }
 // TestOcamba_Masking: masked entries the engine pushed are known by id;
 // others are skipped and counted, never keys.
 func TestOcamba_Masking(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		g := openGuard(t)
-		defer g.Close()
+	inBubble(t, func(t *testing.T, g *guard.Guard) {
 		v := startVendors(t, vendorConfig{inMemory: true, oc: ocambatest.Options{Masking: ocambatest.MaskAlways}})
 		defer v.close()
 		block(t, g, "ann@example.com")
@@ -339,9 +328,7 @@ func TestOcamba_Masking(t *testing.T) {
 // TestVendors_Unauthorized: a wrong token stops the pass without dead
 // letters; the records wait.
 func TestVendors_Unauthorized(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		g := openGuard(t)
-		defer g.Close()
+	inBubble(t, func(t *testing.T, g *guard.Guard) {
 		v := startVendors(t, vendorConfig{inMemory: true,
 			cxc: opencx.Config{Token: "wrong-token"}, occ: ocamba.Config{Token: "wrong-token"}})
 		defer v.close()
@@ -371,9 +358,7 @@ func TestVendors_Unauthorized(t *testing.T) {
 // TestRun_VendorLatency: under Run, a local block reaches OpenCX within a
 // second.
 func TestRun_VendorLatency(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		g := openGuard(t)
-		defer g.Close()
+	inBubble(t, func(t *testing.T, g *guard.Guard) {
 		v := startVendors(t, vendorConfig{inMemory: true})
 		defer v.close()
 		e := newEngine(t, g, v.remotes())
@@ -575,9 +560,7 @@ func unique(s []string) []string {
 // paces answers 429 with Retry-After; the engine waits at least as asked
 // and delivers everything.
 func TestFaults_RateLimited(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		g := openGuard(t)
-		defer g.Close()
+	inBubble(t, func(t *testing.T, g *guard.Guard) {
 		v := startVendors(t, vendorConfig{inMemory: true, cx: opencxtest.Options{RequestsPerMinute: 30, RetryAfter: true}})
 		defer v.close()
 		var want []string
@@ -615,9 +598,7 @@ func TestFaults_RateLimited(t *testing.T) {
 // TestOcamba_WaitInFlight: a 429 with Retry-After: -1 (Ocamba's parallel
 // limit) is retried once the request in flight has finished.
 func TestOcamba_WaitInFlight(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		g := openGuard(t)
-		defer g.Close()
+	inBubble(t, func(t *testing.T, g *guard.Guard) {
 		v := startVendors(t, vendorConfig{inMemory: true, oc: ocambatest.Options{MaxInFlight: 1},
 			occ: ocamba.Config{MaxInFlight: 2}})
 		defer v.close()
