@@ -12,6 +12,7 @@
 // Commands: normalize, check, block, unblock, import, export, stats, sync,
 // help. Flags are written -flag or --flag, with the value after a space or
 // "="; they may stand before or after the arguments, and "--" ends them.
+// The common flags (--db, --region) may also stand before COMMAND.
 // "sendguard COMMAND -h" prints the part of this reference about COMMAND.
 //
 // # Common flags
@@ -147,9 +148,10 @@
 // neither blank nor a comment (a line starting with #):
 //
 //   - CSV with a header, when that line has two fields or more, or one
-//     field that is a known column name. The contacts are read from the
-//     columns found by name, ignoring case, spaces, underscores, dashes and
-//     dots. Email columns, best first: email, emailaddress ("Email
+//     field that is a known column name. Fields are separated by commas,
+//     or by semicolons or TABs when the header is and names a contact
+//     column. The contacts are read from the columns found by name,
+//     ignoring case, spaces, underscores, dashes and dots. Email columns, best first: email, emailaddress ("Email
 //     Address"), e-mail, mail, recipient_email, address. Phone columns:
 //     phone, phone_number, mobile, mobile_number, mobile_phone, msisdn,
 //     cell, cellphone, telephone, tel, number. When there is neither, one
@@ -206,35 +208,46 @@
 //
 //	sendguard stats [--json]
 //
-// Prints the blocklist's figures, one per line as NAME<TAB>VALUE, and,
-// once a sync has run on this database, each vendor's sync figures:
+// Prints the blocklist's figures, one per line as NAME<TAB>VALUE:
 //
-//	entries<TAB>1000000              active blocks
-//	domains<TAB>12                   blocked domains
-//	provider_folding<TAB>false       as the database was created
-//	change_log.last_seq<TAB>1000012  last change-log record
-//	dead_letters<TAB>0               records no vendor would take
-//	filter.capacity<TAB>2097152      …and the bloom filter's figures
-//	sync.opencx.pending<TAB>0        …and per vendor: its offset, lag,
-//	                                 last success and error, and more
+//	entries<TAB>N               active blocks
+//	domains<TAB>N               blocked domains among them
+//	provider_folding<TAB>B      true or false, as the database was created
+//	change_log.last_seq<TAB>N   the change log's last record
+//	dead_letters<TAB>N          records a vendor refused for good
+//	filter.capacity<TAB>N       the bloom filter: capacity, count, bits,
+//	filter.…                    k, fill_ratio, estimated_fp_rate, stale
+//	store.lsm_bytes<TAB>N       the store's size on disk, and its tables
 //
-// With --json, the same figures as one JSON object, nested at the dots:
-// {"entries":1000000,"filter":{"capacity":2097152,…},"sync":{"opencx":{…}}}.
-// Exit 0, or 2 on an error.
+// and, for each vendor configured in the environment (see sync) or with
+// sync state in the database, its sync figures:
+//
+//	sync.NAME.offset<TAB>N         last change-log record handled for it
+//	sync.NAME.lag<TAB>N            records after that offset
+//	sync.NAME.pending<TAB>N        blocks still to push to it
+//	sync.NAME.dead_letters<TAB>N   records it refused for good
+//	sync.NAME.still_listed<TAB>N   contacts unblocked here that it still
+//	                               lists (remove them at the vendor)
+//
+// NAME is opencx or ocamba. With --json, the same figures as one JSON
+// object, nested at the dots: {"entries":3,"filter":{"capacity":…},
+// "sync":{"opencx":{"pending":0,…}},…}. Exit 0, or 2 on an error.
 //
 // # sync
 //
 //	sendguard sync [--once] [--interval D] [--timeout D]
 //
-//	--once         one pass per vendor, then exit
-//	--interval D   time between passes without --once (default: 1m)
-//	--timeout D    with --once, how long to try (default: 2m)
+//	--once         sync once, then exit
+//	--interval D   without --once, the time between full passes
+//	               (default: 1m); local blocks are pushed at once
+//	--timeout D    with --once, how long it may take (default: 2m)
 //
-// Pushes local blocks to the vendors and pulls theirs in, with the sync
-// engine. The vendors come from the environment; a vendor is used when its
-// token is set, and at least one must be:
+// Pushes local blocks to the vendors and pulls the vendors' blocks in
+// (source: the vendor's name), with the sync engine. The vendors come from
+// the environment; a vendor is used when its token is set, and at least
+// one must be:
 //
-//	SENDGUARD_OPENCX_TOKEN   OpenCX API key (emails and domains)
+//	SENDGUARD_OPENCX_TOKEN   OpenCX API key (it takes emails and domains)
 //	SENDGUARD_OPENCX_URL     default https://api.open.cx
 //	SENDGUARD_OPENCX_RPM     requests per minute (default 100)
 //	SENDGUARD_OCAMBA_TOKEN   Ocamba Hood API token (emails and phones)
@@ -242,21 +255,35 @@
 //	SENDGUARD_OCAMBA_RPS     requests per second (default 10)
 //	SENDGUARD_OCAMBA_RPM     requests per minute (default 150)
 //
-// Tokens never appear in any output. With --once, one full push and pull
-// per vendor; on stdout, one line per vendor:
+// The defaults are the vendors' documented limits. Tokens never appear in
+// any output.
 //
-//	NAME<TAB>pushed N<TAB>pulled N<TAB>masked N<TAB>dead N<TAB>pending N
+// With --once, one full pass (push, then pull) per vendor, and a second
+// or third while blocks pulled from one vendor are still to be pushed to
+// the other. Then, on stdout, one line per vendor:
 //
-// and one line per dead letter, a record a vendor refused for good (it
-// counts as delivered, with its error):
+//	NAME: pushed N, pulled N, dead-lettered N, pending N, skipped masked N, skipped unblocked N, invalid N
 //
-//	dead<TAB>NAME<TAB>CANONICAL<TAB>REASON
+// pushed: blocks the vendor took; pulled: its blocks new here;
+// dead-lettered: records it refused for good; pending: blocks still to
+// push; skipped: vendor entries not applied (masked by the vendor, or
+// unblocked here since); invalid: vendor entries that are not contacts.
+// Then one line per record dead-lettered in this run, a record the vendor
+// refused for good (it counts as delivered, with its error):
+//
+//	dead-letter<TAB>NAME<TAB>CANONICAL<TAB>REASON
 //
 // Exit 0 when nothing is left pending; 1 when something still is after
-// --timeout (a vendor down, say). Without --once it runs until SIGINT or
-// SIGTERM, then stops cleanly (exit 0); errors from the vendors are
-// retried, and a line on stderr reports each vendor's state at most once
-// per --interval.
+// --timeout (a vendor down, say; retries wait with backoff); 2 on a
+// configuration error or a vendor that refuses the token.
+//
+// Without --once it runs until SIGINT or SIGTERM, then stops cleanly and
+// prints each vendor's line (counting since the start) on stdout (exit
+// 0). Failures are retried. Every --interval, a vendor whose state changed
+// gets a line on stderr:
+//
+//	sendguard: sync: NAME: synced at TIME, pending N, dead letters N
+//	sendguard: sync: NAME: error (retrying): WHY
 //
 // # help
 //
