@@ -49,9 +49,11 @@
 // the same, still listed, contact does not re-block it if the remote
 // created its entry at or before the unblock, and does if after. The same
 // holds for a block the engine pushed with an expiry (vendors keep none):
-// once it has expired locally, the remote's copy is not applied again.
+// its copy at the remote is never applied back (that would make it
+// permanent), and once it has expired locally it counts as unblocked.
 // Such contacts are counted in [RemoteStats].StillListed so that an
-// operator can remove them at the vendor. To know which contacts a remote
+// operator can remove them at the vendor; a complete full scan (OpenCX)
+// that no longer finds one unmarks it. To know which contacts a remote
 // lists, the engine remembers every contact it pushed to or pulled from
 // it, with the remote's id when there is one.
 //
@@ -61,15 +63,16 @@
 // clients pace themselves at the vendors' documented limits); the engine
 // retries. A [Temporary] failure (network error, timeout, 408, 429, 5xx) is
 // retried after a capped, jittered exponential backoff ([WithBackoff]) that
-// a success resets, never shorter than the remote's Retry-After; a 429 for
-// too many requests in flight waits only a short backoff. A retryable
-// failure never drops a record: the pass waits, or ends with ctx and
-// leaves the record pending. A [Permanent] failure (400 and other 4xx, a
-// value the remote refuses) moves the record to the remote's dead letters
-// with the remote's message, and the queue moves on; storage's
-// RetryDeadLetters re-queues them for that remote alone. A 2xx whose body
-// is unreadable means the vendor carried the request out: it is
-// acknowledged.
+// a success resets, never shorter than the remote's Retry-After. Ocamba's
+// 429 for too many requests in flight (Retry-After: -1) waits for the
+// client's request in flight to finish, then a short backoff that does not
+// grow. A retryable failure never drops a record: the pass waits, or ends
+// with ctx (without waiting past its deadline) and leaves the record
+// pending. A [Permanent] failure (400 and other 4xx, a value the remote
+// refuses) moves the record to the remote's dead letters with the remote's
+// message, and the queue moves on; storage's RetryDeadLetters re-queues
+// them for that remote alone. A 2xx whose body is unreadable means the
+// vendor carried the request out: it is acknowledged.
 //
 // [Unauthorized] failures (401, 403) are configuration errors — a bad
 // token, a missing scope — that would fail every record alike. They are
@@ -81,8 +84,10 @@
 // A push that failed after the remote may have received it (a timeout, a
 // reset, a 5xx; not a 429) is sent again: neither vendor documents an
 // idempotency key, so this can create a duplicate entry. Such attempts are
-// counted as Resent, an upper bound; entries that a pull finds listed
-// twice under different ids are counted as Duplicates.
+// counted as Resent, an upper bound on the duplicate entries (an OpenCX
+// attempt may carry several domains, but OpenCX answers a domain it has as
+// skipped and makes no entry); entries that a pull finds listed twice
+// under different ids are counted as Duplicates.
 //
 // A pull page that fails is retried the same way; a permanent failure
 // (an answer that breaks the schema) is retried [WithPermanentRetries]

@@ -542,3 +542,35 @@ func mustEmail(t *testing.T, s string) normalize.Contact {
 }
 
 func emailN(i int) string { return "user" + strconv.Itoa(i) + "@example.com" }
+
+// TestEngine_RetriedDeadLetterTarget: a dead letter re-queued for one
+// remote goes to that remote only.
+func TestEngine_RetriedDeadLetterTarget(t *testing.T) {
+	inBubble(t, func(t *testing.T, g *guard.Guard) {
+		a, b := newFakeRemote("a"), newFakeRemote("b")
+		refuse := true
+		a.refuse = func(normalize.Contact) string {
+			if refuse {
+				return "not now"
+			}
+			return ""
+		}
+		e := newEngine(t, g, []blocksync.Remote{a, b})
+		block(t, g, "ann@example.com")
+		rep := syncOnce(t, e)
+		if rep.Remotes[0].DeadLettered != 1 || rep.Remotes[1].Pushed != 1 {
+			t.Fatalf("report %+v", rep)
+		}
+		refuse = false
+		if n, err := g.Store().RetryDeadLetters(t.Context(), blocksync.Consumer("a")); n != 1 || err != nil {
+			t.Fatalf("RetryDeadLetters = %d, %v", n, err)
+		}
+		rep = syncOnce(t, e)
+		if rep.Remotes[0].Pushed != 1 || rep.Remotes[1].Pushed != 0 {
+			t.Fatalf("report %+v, want the retry pushed to a only", rep)
+		}
+		if a.count("ann@example.com") != 1 || b.count("ann@example.com") != 1 {
+			t.Fatalf("a lists %q, b lists %q", a.values(), b.values())
+		}
+	})
+}

@@ -31,7 +31,7 @@ type Counts struct {
 	Duplicates int
 	// Resent is the number of push attempts made after a failure that the
 	// remote may have received (not a 429): an upper bound on the
-	// duplicates the engine may have caused.
+	// duplicate entries the engine may have caused.
 	Resent int
 	// Retries is the number of failed requests that were retried.
 	Retries int

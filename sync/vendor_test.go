@@ -634,3 +634,41 @@ func TestOcamba_WaitInFlight(t *testing.T) {
 		}
 	})
 }
+
+// TestRun_PushesDuringLongPull: a local block made while a long full scan
+// of OpenCX is under way reaches OpenCX within about a second, between two
+// pages, not after the scan.
+func TestRun_PushesDuringLongPull(t *testing.T) {
+	inBubble(t, func(t *testing.T, g *guard.Guard) {
+		v := startVendors(t, vendorConfig{inMemory: true})
+		defer v.close()
+		for i := range 4000 {
+			v.cx.Seed(opencxtest.Contact{Email: fmt.Sprintf("cx%d@example.org", i)})
+		}
+		e := newEngine(t, g, []blocksync.Remote{v.cxr})
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- e.Run(ctx) }()
+		time.Sleep(10 * time.Second) // the scan of 40 pages takes about 18s
+		synctest.Wait()
+		block(t, g, "ann@example.com")
+		time.Sleep(1500 * time.Millisecond)
+		synctest.Wait()
+		if m := missingFrom(v.cxEmails(), []string{"ann@example.com"}); len(m) > 0 {
+			t.Fatal("the local block waits for the scan")
+		}
+		gets := 0
+		for _, r := range v.cx.Requests() {
+			if r.Method == "GET" {
+				gets++
+			}
+		}
+		if gets >= 40 {
+			t.Fatalf("the scan was over (%d pages) before the block: the test proves nothing", gets)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
+}
