@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -31,12 +32,33 @@ func fakes(t *testing.T) (*opencxtest.Server, *ocambatest.Server, []string) {
 	t.Cleanup(cx.Close)
 	oc := ocambatest.NewServer(ocambatest.Options{Token: ocToken, RequestsPerSecond: -1, RequestsPerMinute: -1})
 	t.Cleanup(oc.Close)
+	publish(t)
 	env := []string{
 		"SENDGUARD_OPENCX_TOKEN=" + cxToken, "SENDGUARD_OPENCX_URL=" + cx.URL(), "SENDGUARD_OPENCX_RPM=60000",
 		"SENDGUARD_OCAMBA_TOKEN=" + ocToken, "SENDGUARD_OCAMBA_URL=" + oc.URL(),
 		"SENDGUARD_OCAMBA_RPS=1000", "SENDGUARD_OCAMBA_RPM=60000",
 	}
 	return cx, oc, env
+}
+
+// publish makes what this goroutine wrote so far (a fake server's fields)
+// happen before what the fakes' handlers read when the binary, another
+// process, calls them. The race detector sees no such edge through
+// another process: it counts a write to any file descriptor as a release
+// and a read as an acquire, so one write on a pipe gives it.
+// (opencxtest and ocambatest set their embedded server after it starts
+// serving; until they do not, this keeps -race quiet.)
+func publish(t *testing.T) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = r.Close() }()
+	if _, err := w.Write([]byte{0}); err != nil {
+		t.Fatal(err)
+	}
+	_ = w.Close()
 }
 
 // noTokens fails if a run's output shows a token.
@@ -146,6 +168,7 @@ func TestSyncOncePending(t *testing.T) {
 	cx := opencxtest.NewServer(opencxtest.Options{Token: cxToken, RequestsPerMinute: -1})
 	defer cx.Close()
 	cx.SetFaults(opencxtest.Faults{Method: "POST", ServerError: opencxtest.Fault{Prob: 1}})
+	publish(t)
 	s.env = []string{"SENDGUARD_OPENCX_TOKEN=" + cxToken, "SENDGUARD_OPENCX_URL=" + cx.URL(), "SENDGUARD_OPENCX_RPM=60000"}
 	s.run("", "block", "stuck@example.com").want(t, 0)
 
@@ -166,6 +189,7 @@ func TestSyncErrors(t *testing.T) {
 	s := newSandbox(t)
 	cx := opencxtest.NewServer(opencxtest.Options{Token: "the-right-token", RequestsPerMinute: -1})
 	defer cx.Close()
+	publish(t)
 
 	r := s.run("", "sync", "--once").want(t, 2)
 	wantOneErrorLine(t, r, "sync", "no vendor configured", "SENDGUARD_OPENCX_TOKEN")
