@@ -86,7 +86,8 @@ type Engine struct {
 // g nor the remotes; close the guard only after Run has returned.
 //
 // New returns an error if a remote's name is empty, not made of letters,
-// digits, '.', '_' and '-', or used twice, or if an option is out of range.
+// digits, '.', '_' and '-', used twice, or "local" or "import" (the
+// sources of local blocks), or if an option is out of range.
 func New(g Guard, remotes []Remote, opts ...Option) (*Engine, error) {
 	o := defaultOptions()
 	for _, opt := range opts {
@@ -130,6 +131,9 @@ func New(g Guard, remotes []Remote, opts ...Option) (*Engine, error) {
 		}
 		if e.names[name] {
 			return nil, fmt.Errorf("sync: remote name %q used twice", name)
+		}
+		if name == "local" || name == "import" {
+			return nil, fmt.Errorf("sync: remote name %q is the source of local blocks", name)
 		}
 		e.names[name] = true
 		e.remotes = append(e.remotes, &remoteState{

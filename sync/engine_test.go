@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -27,6 +28,7 @@ func TestNew_Validation(t *testing.T) {
 		{"slash in name", []blocksync.Remote{newFakeRemote("a/b")}, nil},
 		{"duplicate", []blocksync.Remote{newFakeRemote("a"), newFakeRemote("a")}, nil},
 		{"nil remote", []blocksync.Remote{nil}, nil},
+		{"local", []blocksync.Remote{newFakeRemote("local")}, nil},
 		{"interval", nil, []blocksync.Option{blocksync.WithInterval(0)}},
 		{"jitter", nil, []blocksync.Option{blocksync.WithJitter(0.9)}},
 		{"batch", nil, []blocksync.Option{blocksync.WithBatchSize(0)}},
@@ -272,11 +274,12 @@ func TestEngine_Masked(t *testing.T) {
 func TestEngine_InvalidRemoteValue(t *testing.T) {
 	inBubble(t, func(t *testing.T, g *guard.Guard) {
 		r := newFakeRemote("fake")
-		r.list = append(r.list, blocksync.RemoteBlock{ID: "x", Kind: normalize.Email, Value: "not an email"})
+		r.list = append(r.list, blocksync.RemoteBlock{ID: "x", Kind: normalize.Email, Value: "not an email"},
+			blocksync.RemoteBlock{ID: strings.Repeat("long\x00", 300), Value: "+12025550100"})
 		r.add(mustEmail(t, "bob@example.com"), "", time.Now())
 		e := newEngine(t, g, []blocksync.Remote{r})
-		if rr := syncOnce(t, e).Remotes[0]; rr.Invalid != 1 || rr.Pulled != 1 {
-			t.Fatalf("report = %+v, want 1 invalid, 1 pulled", rr)
+		if rr := syncOnce(t, e).Remotes[0]; rr.Invalid != 1 || rr.Pulled != 2 {
+			t.Fatalf("report = %+v, want 1 invalid, 2 pulled", rr)
 		}
 		if rr := syncOnce(t, e).Remotes[0]; rr.Invalid != 0 {
 			t.Fatalf("second report = %+v, want the invalid entry counted once", rr)

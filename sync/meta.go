@@ -2,7 +2,10 @@ package sync
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
+	"strings"
 	"time"
 )
 
@@ -23,6 +26,19 @@ const (
 	metaStale  = "stale/"
 	metaMasked = "masked/"
 )
+
+// idKey and maskedKey are the meta keys of a remote id. An id too long
+// for a meta key, or with a NUL byte, is replaced by its SHA-256.
+func idKey(id string) string     { return metaID + safeID(id) }
+func maskedKey(id string) string { return metaMasked + safeID(id) }
+
+func safeID(id string) string {
+	if len(id) <= 200 && !strings.ContainsRune(id, 0) {
+		return id
+	}
+	sum := sha256.Sum256([]byte(id))
+	return "#" + hex.EncodeToString(sum[:])
+}
 
 // listing is what the engine knows of a contact the remote lists.
 type listing struct {

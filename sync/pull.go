@@ -153,7 +153,7 @@ func (e *Engine) apply(ctx context.Context, rs *remoteState, t *tally, run *pull
 			return nil // met again in this pull (the list moved under the pages)
 		}
 		run.seen[b.ID] = struct{}{}
-		key, known, err := rs.meta.get(ctx, metaID+b.ID)
+		key, known, err := rs.meta.get(ctx, idKey(b.ID))
 		if err != nil {
 			return err
 		}
@@ -175,7 +175,7 @@ func (e *Engine) apply(ctx context.Context, rs *remoteState, t *tally, run *pull
 		rs.log.LogAttrs(ctx, slog.LevelWarn, "sync: remote entry is not a contact",
 			slog.String("id", b.ID), slog.Any("value", normalize.Redacted(b.Value)), slog.Any("err", err))
 		if b.ID != "" {
-			return rs.meta.put(ctx, metaID+b.ID, nil) // counted once
+			return rs.meta.put(ctx, idKey(b.ID), nil) // counted once
 		}
 		return nil
 	}
@@ -239,7 +239,7 @@ func (e *Engine) apply(ctx context.Context, rs *remoteState, t *tally, run *pull
 		return err
 	}
 	if b.ID != "" {
-		return rs.meta.put(ctx, metaID+b.ID, []byte(key))
+		return rs.meta.put(ctx, idKey(b.ID), []byte(key))
 	}
 	return nil
 }
@@ -269,11 +269,11 @@ func (e *Engine) unblockedAt(ctx context.Context, c normalize.Contact, b *Remote
 // skipMasked counts a masked entry the engine cannot resolve, once per id.
 func (e *Engine) skipMasked(ctx context.Context, rs *remoteState, t *tally, b *RemoteBlock) error {
 	if b.ID != "" {
-		_, seen, err := rs.meta.get(ctx, metaMasked+b.ID)
+		_, seen, err := rs.meta.get(ctx, maskedKey(b.ID))
 		if err != nil || seen {
 			return err
 		}
-		if err := rs.meta.put(ctx, metaMasked+b.ID, encodeTime(time.Now())); err != nil {
+		if err := rs.meta.put(ctx, maskedKey(b.ID), encodeTime(time.Now())); err != nil {
 			return err
 		}
 	}

@@ -91,6 +91,10 @@ func (e *Engine) push(ctx context.Context, rs *remoteState, t *tally) error {
 				if err := e.deadLetter(ctx, rs, t, r, why); err != nil {
 					return err
 				}
+				off = r.Seq
+				if err := save(); err != nil { // not dead-lettered twice after a crash
+					return err
+				}
 			case actPush:
 				live, err := e.live(ctx, r)
 				if err != nil {
@@ -217,7 +221,7 @@ func (e *Engine) acked(ctx context.Context, rs *remoteState, recs []storage.Reco
 			return err
 		}
 		if acks[i].ID != "" {
-			if err := rs.meta.put(ctx, metaID+acks[i].ID, []byte(key)); err != nil {
+			if err := rs.meta.put(ctx, idKey(acks[i].ID), []byte(key)); err != nil {
 				return err
 			}
 		}
