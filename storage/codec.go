@@ -13,20 +13,24 @@ import (
 // meets a version it does not know, a truncated field or trailing bytes
 // returns errBadValue, which callers wrap in ErrCorrupt with the key.
 //
-//	entry  v1: ver flags [created] [expires] str(original) str(reason) str(source)
-//	record v1: ver op flags [time] [expires] str(contact key) str(original)
+//	entry  v1: ver flags [created] [expires] [str(original)] str(reason) str(source)
+//	record v1: ver op flags [time] [expires] str(contact key) [str(original)]
 //	           str(reason) str(source) str(target)
 //	dead   v1: ver flags [at] uvarint(record seq) str(reason) record-v1...
 //	tomb   v1: ver time
 //
 // A time is varint(unix seconds) uvarint(nanoseconds); flags say which
-// optional times are present (a zero time.Time is absent). A str is
-// uvarint(length) and the bytes.
+// optional times are present (a zero time.Time is absent), and whether the
+// original text is simply the contact's canonical value (then it is not
+// stored: bulk lists are mostly canonical already). A str is uvarint(length)
+// and the bytes.
 const codecV1 = 1
 
 const (
 	flagFirstTime  = 1 << 0 // created-at, record time, dead-letter time
 	flagSecondTime = 1 << 1 // expires-at
+	flagOrigIsKey  = 1 << 2 // original == the contact's value: not stored
+	knownFlags     = flagFirstTime | flagSecondTime | flagOrigIsKey
 )
 
 var errBadValue = errors.New("bad value")
@@ -41,8 +45,11 @@ func appendString(dst []byte, s string) []byte {
 	return append(dst, s...)
 }
 
-func timeFlags(first, second time.Time) byte {
+func valueFlags(first, second time.Time, original, value string) byte {
 	var f byte
+	if original != "" && original == value {
+		f |= flagOrigIsKey
+	}
 	if !first.IsZero() {
 		f |= flagFirstTime
 	}
@@ -65,23 +72,27 @@ func appendTimes(dst []byte, flags byte, first, second time.Time) []byte {
 // encodeEntry returns e's value bytes (the contact is the key).
 func encodeEntry(e *Entry) []byte {
 	dst := make([]byte, 0, 2+24+len(e.Original)+len(e.Reason)+len(e.Source)+6)
-	f := timeFlags(e.CreatedAt, e.ExpiresAt)
+	f := valueFlags(e.CreatedAt, e.ExpiresAt, e.Original, e.Contact.Value)
 	dst = append(dst, codecV1, f)
 	dst = appendTimes(dst, f, e.CreatedAt, e.ExpiresAt)
-	dst = appendString(dst, e.Original)
+	if f&flagOrigIsKey == 0 {
+		dst = appendString(dst, e.Original)
+	}
 	dst = appendString(dst, e.Reason)
 	return appendString(dst, e.Source)
 }
 
 // encodeRecord returns r's value bytes (the seq is the key).
 func encodeRecord(dst []byte, r *Record) []byte {
-	f := timeFlags(r.Time, r.ExpiresAt)
+	f := valueFlags(r.Time, r.ExpiresAt, r.Original, r.Contact.Value)
 	dst = append(dst, codecV1, byte(r.Op), f)
 	dst = appendTimes(dst, f, r.Time, r.ExpiresAt)
 	prefix, _ := kindPrefix(r.Contact.Kind)
 	dst = binary.AppendUvarint(dst, uint64(len(prefix)+len(r.Contact.Value)))
 	dst = r.Contact.AppendKey(dst)
-	dst = appendString(dst, r.Original)
+	if f&flagOrigIsKey == 0 {
+		dst = appendString(dst, r.Original)
+	}
 	dst = appendString(dst, r.Reason)
 	dst = appendString(dst, r.Source)
 	return appendString(dst, r.Target)
@@ -93,7 +104,7 @@ func recordSize(r *Record) int {
 
 func encodeDeadLetter(d *DeadLetter) []byte {
 	dst := make([]byte, 0, 2+12+10+len(d.Reason)+3+recordSize(&d.Record))
-	f := timeFlags(d.At, time.Time{})
+	f := valueFlags(d.At, time.Time{}, "", "")
 	dst = append(dst, codecV1, f)
 	dst = appendTimes(dst, f, d.At, time.Time{})
 	dst = binary.AppendUvarint(dst, d.Record.Seq)
@@ -173,6 +184,15 @@ func (d *decoder) bytes() []byte {
 
 func (d *decoder) string() string { return string(d.bytes()) }
 
+// original reads an original text, or returns value when flags say it is
+// the contact's value.
+func (d *decoder) original(flags byte, value string) string {
+	if flags&flagOrigIsKey != 0 {
+		return value
+	}
+	return d.string()
+}
+
 func (d *decoder) version() {
 	if d.byte() != codecV1 {
 		d.bad = true
@@ -181,7 +201,7 @@ func (d *decoder) version() {
 
 func (d *decoder) flags() byte {
 	f := d.byte()
-	if f&^(flagFirstTime|flagSecondTime) != 0 {
+	if f&^knownFlags != 0 {
 		d.bad = true
 	}
 	return f
@@ -195,14 +215,15 @@ func (d *decoder) end() error {
 	return nil
 }
 
-// decodeEntry fills e's fields other than Contact from v.
+// decodeEntry fills e's fields other than Contact from v; e.Contact must
+// be set (an original equal to its value is not stored).
 func decodeEntry(v []byte, e *Entry) error {
 	d := decoder{b: v}
 	d.version()
 	f := d.flags()
 	e.CreatedAt = d.optTime(f, flagFirstTime)
 	e.ExpiresAt = d.optTime(f, flagSecondTime)
-	e.Original = d.string()
+	e.Original = d.original(f, e.Contact.Value)
 	e.Reason = d.string()
 	e.Source = d.string()
 	return d.end()
@@ -239,7 +260,7 @@ func (d *decoder) record(r *Record) {
 		}
 		r.Contact = c
 	}
-	r.Original = d.string()
+	r.Original = d.original(f, r.Contact.Value)
 	r.Reason = d.string()
 	r.Source = d.string()
 	r.Target = d.string()

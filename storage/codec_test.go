@@ -19,23 +19,35 @@ var codecTimes = []time.Time{
 }
 
 func TestCodec_EntryRoundTrip(t *testing.T) {
-	for _, created := range codecTimes {
-		for _, expires := range codecTimes {
-			in := Entry{Original: "Ann <ann@x.com>", Reason: "ünsubscribed", Source: "opencx", CreatedAt: created, ExpiresAt: expires}
-			var out Entry
-			if err := decodeEntry(encodeEntry(&in), &out); err != nil {
-				t.Fatalf("decode(encode(%+v)): %v", in, err)
-			}
-			if out.Original != in.Original || out.Reason != in.Reason || out.Source != in.Source ||
-				!out.CreatedAt.Equal(in.CreatedAt) || !out.ExpiresAt.Equal(in.ExpiresAt) ||
-				out.CreatedAt.IsZero() != in.CreatedAt.IsZero() {
-				t.Errorf("round trip: %+v -> %+v", in, out)
-			}
-			exp, err := entryExpiresAt(encodeEntry(&in))
-			if err != nil || !exp.Equal(expires) {
-				t.Errorf("entryExpiresAt = %v, %v; want %v", exp, err, expires)
+	c := normalize.Contact{Kind: normalize.Email, Value: "ann@x.com"}
+	for _, original := range []string{"Ann <ann@x.com>", "ann@x.com", ""} {
+		for _, created := range codecTimes {
+			for _, expires := range codecTimes {
+				checkEntryRoundTrip(t, Entry{Contact: c, Original: original, Reason: "ünsubscribed", Source: "opencx", CreatedAt: created, ExpiresAt: expires})
 			}
 		}
+	}
+	short := encodeEntry(&Entry{Contact: c, Original: c.Value})
+	long := encodeEntry(&Entry{Contact: c, Original: c.Value + " "})
+	if len(short) >= len(long)-len(c.Value) {
+		t.Errorf("an original equal to the contact is stored: %d bytes vs %d", len(short), len(long))
+	}
+}
+
+func checkEntryRoundTrip(t *testing.T, in Entry) {
+	t.Helper()
+	out := Entry{Contact: in.Contact}
+	if err := decodeEntry(encodeEntry(&in), &out); err != nil {
+		t.Fatalf("decode(encode(%+v)): %v", in, err)
+	}
+	if out.Original != in.Original || out.Reason != in.Reason || out.Source != in.Source ||
+		!out.CreatedAt.Equal(in.CreatedAt) || !out.ExpiresAt.Equal(in.ExpiresAt) ||
+		out.CreatedAt.IsZero() != in.CreatedAt.IsZero() {
+		t.Errorf("round trip: %+v -> %+v", in, out)
+	}
+	exp, err := entryExpiresAt(encodeEntry(&in))
+	if err != nil || !exp.Equal(in.ExpiresAt) {
+		t.Errorf("entryExpiresAt = %v, %v; want %v", exp, err, in.ExpiresAt)
 	}
 }
 
@@ -45,9 +57,13 @@ func TestCodec_RecordRoundTrip(t *testing.T) {
 		{Kind: normalize.Phone, Value: "+15005550006"},
 		{Kind: normalize.Domain, Value: "x.com"},
 	}
-	for _, c := range contacts {
+	for i, c := range contacts {
 		for _, tm := range codecTimes {
-			in := Record{Seq: 42, Op: OpUnblock, Contact: c, Original: "o", Reason: "r", Source: "s", Time: tm, ExpiresAt: tm, Target: "opencx"}
+			orig := "o"
+			if i == 1 {
+				orig = c.Value
+			}
+			in := Record{Seq: 42, Op: OpUnblock, Contact: c, Original: orig, Reason: "r", Source: "s", Time: tm, ExpiresAt: tm, Target: "opencx"}
 			var out Record
 			if err := decodeRecord(encodeRecord(nil, &in), &out); err != nil {
 				t.Fatal(err)
@@ -98,16 +114,16 @@ func TestBadgerExpiry(t *testing.T) {
 // decodes re-encodes to something that decodes the same.
 func FuzzDecode(f *testing.F) {
 	c := normalize.Contact{Kind: normalize.Email, Value: "ann@x.com"}
-	f.Add(encodeEntry(&Entry{Original: "o", Reason: "r", Source: "s", CreatedAt: codecTimes[1], ExpiresAt: codecTimes[3]}))
+	f.Add(encodeEntry(&Entry{Contact: c, Original: c.Value, Reason: "r", Source: "s", CreatedAt: codecTimes[1], ExpiresAt: codecTimes[3]}))
 	f.Add(encodeRecord(nil, &Record{Op: OpBlock, Contact: c, Time: codecTimes[1], Target: "t"}))
 	f.Add(encodeDeadLetter(&DeadLetter{Record: Record{Seq: 9, Op: OpBlock, Contact: c}, Reason: "x", At: codecTimes[2]}))
 	f.Add(encodeTime(codecTimes[1]))
 	f.Add([]byte{})
 	f.Add([]byte{1, 3, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var e Entry
+		e := Entry{Contact: c}
 		if decodeEntry(b, &e) == nil {
-			var e2 Entry
+			e2 := Entry{Contact: c}
 			if err := decodeEntry(encodeEntry(&e), &e2); err != nil || e2.Original != e.Original || !e2.ExpiresAt.Equal(e.ExpiresAt) {
 				t.Errorf("entry %+v does not round-trip: %+v %v", e, e2, err)
 			}

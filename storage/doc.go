@@ -96,8 +96,11 @@
 // A [Store] is safe for concurrent use. Reads run in Badger read
 // transactions and never wait for writers. Writes that append to the change
 // log take one store-wide lock; Import takes it one step (8192 entries) at
-// a time, so a Put waits at most one step. Meta and offset writes retry
-// Badger's ErrConflict a bounded number of times. Close waits for
+// a time, so a Put waits at most one step. Every transaction that reads
+// before it writes runs under one of the store's locks (the change-log
+// lock, or an offsets lock for SetOffset), so Badger's conflict detection
+// is turned off (it costs a hash per written key and memory per commit);
+// transactions still retry badger.ErrConflict a bounded number of times. Close waits for
 // operations in flight; scans and imports notice it and stop early with
 // [ErrClosed]; anything called after it returns [ErrClosed], never a panic.
 //

@@ -59,19 +59,15 @@ func (e *Entry) record(op Op, now time.Time) Record {
 // readEntry decodes item (the entry under key) into e and reports whether
 // it is live at now.
 func (s *Store) readEntry(item *badger.Item, key []byte, now time.Time, e *Entry) (bool, error) {
-	err := item.Value(func(v []byte) error { return decodeEntry(v, e) })
-	if err != nil {
-		return false, s.wrap("read entry", key, err)
-	}
-	if e.expired(now) {
-		return false, nil
-	}
 	c, err := normalize.FromKey(key)
 	if err != nil {
 		return false, s.wrap("read entry", key, err)
 	}
 	e.Contact = c
-	return true, nil
+	if err := item.Value(func(v []byte) error { return decodeEntry(v, e) }); err != nil {
+		return false, s.wrap("read entry", key, err)
+	}
+	return !e.expired(now), nil
 }
 
 // liveItem reports whether the entry item is live at now, reading its value

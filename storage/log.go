@@ -223,6 +223,8 @@ func (s *Store) SetOffset(ctx context.Context, consumer string, seq uint64) erro
 		}
 	}
 	key := offsetKey(consumer)
+	s.omu.Lock() // conflict detection is off: serialize the read-modify-write
+	defer s.omu.Unlock()
 	err := s.update(func(txn *badger.Txn) error {
 		cur, ok, err := getOffset(txn, key)
 		if err != nil || (ok && cur >= seq) {
@@ -282,6 +284,8 @@ func (s *Store) DeleteOffset(ctx context.Context, consumer string) error {
 	}
 	defer s.leave()
 	key := offsetKey(consumer)
+	s.omu.Lock()
+	defer s.omu.Unlock()
 	if err := s.update(func(txn *badger.Txn) error { return txn.Delete(key) }); err != nil {
 		return s.wrap("delete offset", key, err)
 	}

@@ -97,7 +97,12 @@ func badgerOptions(dir string, o Options, log *slog.Logger) badger.Options {
 		WithBlockCacheSize(0).          // no block cache: only valid with…
 		WithCompression(options.None).  // …no compression (Open panics otherwise)
 		WithValueLogFileSize(16 << 20). // mmapped at 2x
-		WithIndexCacheSize(16 << 20)    // bounds table indexes and bloom filters
+		WithIndexCacheSize(16 << 20).   // bounds table indexes and bloom filters
+		WithDetectConflicts(false)      // writers that read first are serialized by the store
+	// Every level's tables at BaseTableSize (2 MiB): a compaction runs up to
+	// 8+ table builders at once, each buffering twice its table size, so
+	// Badger's default (x2 per level) costs tens of MiB of heap at 1M entries.
+	bo.TableSizeMultiplier = 1
 	return bo
 }
 

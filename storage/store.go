@@ -58,6 +58,7 @@ type Store struct {
 	logSeq  *badger.Sequence
 	deadSeq *badger.Sequence
 	wmu     sync.Mutex // held while appending to the change log
+	omu     sync.Mutex // held by SetOffset's read-modify-write
 	lastSeq atomic.Uint64
 
 	refs      atomic.Int64  // operations in flight
@@ -438,7 +439,9 @@ func (s *Store) wrap(op string, key []byte, err error) error {
 }
 
 // update runs fn in a read-write transaction, retrying a bounded number of
-// times on badger.ErrConflict.
+// times on badger.ErrConflict. (With conflict detection off, Badger does
+// not return it today; the retry keeps the store correct if it is turned
+// back on.)
 func (s *Store) update(fn func(txn *badger.Txn) error) error {
 	for i := 0; ; i++ {
 		err := s.db.Update(fn)
