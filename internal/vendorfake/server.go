@@ -129,8 +129,18 @@ type Server struct {
 	idrng     *rand.Rand
 }
 
-// Start starts a server for cfg.
+// Start starts a server for cfg. It is New followed by [Server.Start].
 func Start(cfg Config) *Server {
+	s := New(cfg)
+	s.Start()
+	return s
+}
+
+// New returns a server for cfg that does not listen yet: a caller whose
+// handlers reach back into the returned Server (through a field it sets)
+// sets that field first and then calls [Server.Start], so that no request
+// can race with the assignment.
+func New(cfg Config) *Server {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
@@ -159,13 +169,19 @@ func Start(cfg Config) *Server {
 	if cfg.InMemory {
 		ln := memnet.Listen(cfg.Name)
 		s.ts = &httptest.Server{Listener: ln, Config: &http.Server{Handler: h}}
-		s.ts.Start()
 		s.client = &http.Client{Transport: &http.Transport{DialContext: ln.DialContext}}
 	} else {
-		s.ts = httptest.NewServer(h)
-		s.client = s.ts.Client()
+		s.ts = httptest.NewUnstartedServer(h)
 	}
 	return s
+}
+
+// Start starts serving. Call it once, after New.
+func (s *Server) Start() {
+	s.ts.Start()
+	if s.client == nil {
+		s.client = s.ts.Client()
+	}
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

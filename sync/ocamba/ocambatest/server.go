@@ -210,7 +210,8 @@ func start(opts Options, inMemory bool) *Server {
 	if opts.RequestsPerMinute > 0 {
 		cfg.Limits = append(cfg.Limits, vendorfake.Limit{N: opts.RequestsPerMinute, Per: time.Minute})
 	}
-	s.Server = vendorfake.Start(cfg)
+	s.Server = vendorfake.New(cfg) // assigned before it serves: handlers use it
+	s.Start()
 	return s
 }
 
