@@ -223,17 +223,24 @@ func (e *Engine) loop(ctx context.Context, rs *remoteState) {
 			next = time.Now().Add(e.interval(rs))
 		}
 		var t tally
-		err := e.pass(ctx, rs, full, &t)
+		pushed, err := e.pass(ctx, rs, full, &t)
 		if ctx.Err() != nil {
 			return
 		}
 		if err != nil {
-			// Retry the whole pass after a backoff; local changes wait.
-			if !e.sleep(ctx, rs.backoffFor(classify(err))) {
-				return
+			wait := rs.backoffFor(classify(err))
+			if !pushed {
+				// The push failed: local changes would fail alike. Retry
+				// the whole pass after the backoff.
+				if !e.sleep(ctx, wait) {
+					return
+				}
+				full = true
+				continue
 			}
-			full = true
-			continue
+			// Only the pull failed: retry it after the backoff, and keep
+			// pushing local changes meanwhile.
+			next = time.Now().Add(wait)
 		}
 		timer := time.NewTimer(time.Until(next))
 		select {
@@ -275,7 +282,7 @@ func (e *Engine) SyncOnce(ctx context.Context) (Report, error) {
 	for i, rs := range e.remotes {
 		wg.Go(func() {
 			var t tally
-			err := e.pass(ctx, rs, true, &t)
+			_, err := e.pass(ctx, rs, true, &t)
 			rr := RemoteReport{Remote: rs.name, Counts: t.counts(), Err: err}
 			// Count what is left even when ctx has ended: it is cheap and
 			// bounded by the log, and it is what the caller needs to know.
@@ -301,14 +308,16 @@ func (e *Engine) SyncOnce(ctx context.Context) (Report, error) {
 	return rep, errors.Join(errs...)
 }
 
-// pass makes one pass for rs: a push, then (if full) a pull.
-func (e *Engine) pass(ctx context.Context, rs *remoteState, full bool, t *tally) error {
+// pass makes one pass for rs: a push, then (if full) a pull. pushed
+// reports that the push completed.
+func (e *Engine) pass(ctx context.Context, rs *remoteState, full bool, t *tally) (pushed bool, err error) {
 	rs.passMu.Lock()
 	defer rs.passMu.Unlock()
 	t.rs = rs
 	start := time.Now()
-	err := e.push(ctx, rs, t)
-	if err == nil && full {
+	err = e.push(ctx, rs, t)
+	pushed = err == nil
+	if pushed && full {
 		err = e.pull(ctx, rs, t)
 	}
 	switch {
@@ -323,7 +332,7 @@ func (e *Engine) pass(ctx context.Context, rs *remoteState, full bool, t *tally)
 	default:
 		e.noteFailure(rs, err)
 	}
-	return err
+	return pushed, err
 }
 
 // noteFailure records err as rs's last error and logs it (rate-limited).

@@ -577,3 +577,37 @@ func TestEngine_RetriedDeadLetterTarget(t *testing.T) {
 		}
 	})
 }
+
+// TestRun_PullFailsPushGoesOn: a remote whose pulls fail (a token without
+// the read scope) still gets local blocks at once, while the pull is
+// retried after the backoff.
+func TestRun_PullFailsPushGoesOn(t *testing.T) {
+	inBubble(t, func(t *testing.T, g *guard.Guard) {
+		r := newFakeRemote("fake")
+		var pullTimes []time.Time
+		r.pullErr = func(int) error {
+			pullTimes = append(pullTimes, time.Now())
+			return &blocksync.RemoteError{Class: blocksync.Unauthorized, Status: 403, Message: "Forbidden"}
+		}
+		e := newEngine(t, g, []blocksync.Remote{r}, blocksync.WithBackoff(10*time.Second, time.Minute))
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- e.Run(ctx) }()
+		synctest.Wait()
+		start := time.Now()
+		block(t, g, "ann@example.com")
+		synctest.Wait()
+		if d := r.firstPush().Sub(start); r.count("ann@example.com") != 1 || d > time.Second {
+			t.Fatalf("local block pushed after %v while pulls fail", d)
+		}
+		time.Sleep(2 * time.Minute)
+		cancel()
+		<-done
+		if n := len(pullTimes); n < 3 || n > 6 {
+			t.Fatalf("%d pull attempts in 2 minutes, want a few, after backoffs", n)
+		}
+		if s := remoteStats(t, e, "fake"); !strings.Contains(s.LastError, "Forbidden") {
+			t.Fatalf("LastError = %q", s.LastError)
+		}
+	})
+}
