@@ -116,7 +116,9 @@
 // pass at once and every interval ([WithInterval], with jitter), a push as
 // soon as the guard reports a local change, so that a local block reaches
 // the vendor within about a second when the pace allows (a long pull
-// pushes between its pages). [Engine.SyncOnce] makes one full pass per
+// pushes between its pages). A failed pass is tried again after the
+// backoff; when only its pull failed, local changes are still pushed
+// meanwhile. [Engine.SyncOnce] makes one full pass per
 // remote and reports, per remote, what was pushed, pulled, skipped,
 // dead-lettered and is still pending. [Engine.Stats] reports each remote's
 // offset lag, pending records, dead letters, requests and 429s, contacts

@@ -191,7 +191,8 @@ type remoteState struct {
 // once and then every interval (with jitter), and a push as soon as the
 // guard reports a local change, so that a local block reaches the remote
 // within about a second when the remote's pace allows. A failed pass is
-// retried after a backoff.
+// retried after a backoff; if only its pull failed, local changes are
+// still pushed meanwhile.
 //
 // Run returns nil once ctx is done and every goroutine has stopped: ending
 // ctx is how to stop it, not a failure. It returns [ErrRunning] at once if
