@@ -169,6 +169,7 @@ func BenchmarkStore1M(b *testing.B) {
 //   - reopen-read-peak-MB: VmHWM, reset after closing, of reopening the
 //     store and making 1M random GetKey calls: a service restarted with a
 //     1M store;
+//   - reopen-anon-peak-MB: the highest RssAnon sampled meanwhile;
 //   - sst-MB: the table files on disk, which Badger mmaps (resident pages
 //     of those count in VmRSS as file-backed memory).
 //
@@ -220,8 +221,10 @@ func BenchmarkRSS(b *testing.B) {
 		if s, err = storage.Open(dir, storage.Options{}); err != nil {
 			b.Fatal(err)
 		}
+		stopR := sampleAnon()
 		read(s)
 		b.ReportMetric(statusMB(b, "VmHWM"), "reopen-read-peak-MB")
+		b.ReportMetric(stopR(), "reopen-anon-peak-MB")
 		if err := s.Close(); err != nil {
 			b.Fatal(err)
 		}

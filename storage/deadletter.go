@@ -18,8 +18,8 @@ type DeadLetter struct {
 }
 
 // retryTxnBytes bounds the size of one RetryDeadLetters transaction, well
-// under Badger's limit (15% of the 8 MiB memtable).
-const retryTxnBytes = 512 << 10
+// under Badger's limit (15% of the 4 MiB memtable).
+const retryTxnBytes = 256 << 10
 
 // AddDeadLetter records that consumer could not deliver r, and why. The
 // record is kept as given (with its Seq, for reference).

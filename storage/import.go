@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
@@ -112,55 +113,100 @@ func (s *Store) importChunk(entries []Entry, keys [][]byte, res *ImportResult) e
 	return nil
 }
 
-// planImport decides, in one read transaction, which entries of a chunk to
-// write: not expired, not repeated in the chunk, no live entry in the store.
+// Outcomes of planning one entry of an import chunk.
+const (
+	planAdd uint8 = iota
+	planAddClearTomb
+	planPresent
+	planExpired
+)
+
+// planImport decides which entries of a chunk to write: not expired, not
+// repeated in the chunk, no live entry in the store. The lookups (key-only
+// Gets, values read only for entries with an expiry) are split between up
+// to two goroutines, each in its own read transaction; the caller holds
+// the change-log lock, so no entry changes meanwhile.
 func (s *Store) planImport(entries []Entry, keys [][]byte, now time.Time, res *ImportResult) ([]importPlan, error) {
-	plan := make([]importPlan, 0, len(entries))
+	outcome := make([]uint8, len(entries))
 	seen := make(map[string]struct{}, len(entries))
-	err := s.db.View(func(txn *badger.Txn) error {
-		tombs, all := smallTombSet(txn)
-		for i := range entries {
-			if entries[i].expired(now) {
-				res.Expired++
-				continue
-			}
-			if _, dup := seen[string(keys[i])]; dup {
-				res.Present++
-				continue
-			}
+	var todo []int // indexes to look up
+	for i := range entries {
+		switch _, dup := seen[string(keys[i])]; {
+		case entries[i].expired(now):
+			outcome[i] = planExpired
+		case dup:
+			outcome[i] = planPresent
+		default:
 			seen[string(keys[i])] = struct{}{}
-			item, err := txn.Get(keys[i])
-			switch {
-			case err == nil:
-				live, err := s.liveItem(item, now)
-				if err != nil {
-					return err
-				}
-				if live {
-					res.Present++
-					continue
-				}
-			case !errors.Is(err, badger.ErrKeyNotFound):
-				return s.wrap("import", keys[i], err)
+			todo = append(todo, i)
+		}
+	}
+	workers := 1
+	if len(todo) >= 2048 && runtime.GOMAXPROCS(0) > 1 {
+		workers = 2
+	}
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	per := (len(todo) + workers - 1) / workers
+	for w := range workers {
+		part := todo[min(w*per, len(todo)):min((w+1)*per, len(todo))]
+		wg.Go(func() {
+			errs[w] = s.db.View(func(txn *badger.Txn) error {
+				return s.lookUp(txn, part, keys, now, outcome)
+			})
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	plan := make([]importPlan, 0, len(todo))
+	for i, o := range outcome {
+		switch o {
+		case planAdd, planAddClearTomb:
+			plan = append(plan, importPlan{i: i, clearTomb: o == planAddClearTomb})
+		case planPresent:
+			res.Present++
+		case planExpired:
+			res.Expired++
+		}
+	}
+	return plan, nil
+}
+
+// lookUp sets outcome[i] for each i in idx: planPresent when keys[i] has a
+// live entry, else planAdd or planAddClearTomb.
+func (s *Store) lookUp(txn *badger.Txn, idx []int, keys [][]byte, now time.Time, outcome []uint8) error {
+	tombs, all := smallTombSet(txn)
+	for _, i := range idx {
+		item, err := txn.Get(keys[i])
+		switch {
+		case err == nil:
+			live, err := s.liveItem(item, now)
+			if err != nil {
+				return err
 			}
-			if all {
-				_, tomb := tombs[string(keys[i])]
-				plan = append(plan, importPlan{i: i, clearTomb: tomb})
+			if live {
+				outcome[i] = planPresent
 				continue
 			}
-			_, err = txn.Get(tombKey(keys[i]))
-			switch {
-			case err == nil:
-				plan = append(plan, importPlan{i: i, clearTomb: true})
-			case errors.Is(err, badger.ErrKeyNotFound):
-				plan = append(plan, importPlan{i: i})
-			default:
-				return s.wrap("import", keys[i], err)
-			}
+		case !errors.Is(err, badger.ErrKeyNotFound):
+			return s.wrap("import", keys[i], err)
 		}
-		return nil
-	})
-	return plan, err
+		if all {
+			if _, ok := tombs[string(keys[i])]; ok {
+				outcome[i] = planAddClearTomb
+			}
+			continue
+		}
+		switch _, err := txn.Get(tombKey(keys[i])); {
+		case err == nil:
+			outcome[i] = planAddClearTomb
+		case !errors.Is(err, badger.ErrKeyNotFound):
+			return s.wrap("import", keys[i], err)
+		}
+	}
+	return nil
 }
 
 // groupOp is one write of a group: a set (with an optional Badger TTL) or

@@ -37,7 +37,7 @@ func (s *Store) GetMeta(ctx context.Context, key string) ([]byte, bool, error) {
 	return val, true, nil
 }
 
-// PutMeta stores val (up to 512 KiB; copied) under key, replacing any value.
+// PutMeta stores val (up to 256 KiB; copied) under key, replacing any value.
 func (s *Store) PutMeta(ctx context.Context, key string, val []byte) error {
 	if err := checkName("meta key", key, maxMetaKeyLen); err != nil {
 		return err

@@ -89,7 +89,8 @@ func badgerOptions(dir string, o Options, log *slog.Logger) badger.Options {
 		WithLogger(l).
 		WithMetricsEnabled(false). // no process-global expvar
 		WithSyncWrites(o.SyncWrites).
-		WithMemTableSize(8 << 20). // 15% of it (1.2 MiB) caps a transaction
+		WithMemTableSize(4 << 20).    // 15% of it (614 KiB) caps a transaction…
+		WithValueThreshold(64 << 10). // …so values over 64 KiB go to the value log
 		WithNumMemtables(2).
 		WithNumLevelZeroTables(2).
 		WithNumLevelZeroTablesStall(8).
