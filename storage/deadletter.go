@@ -111,6 +111,12 @@ func (s *Store) scanDead(ctx context.Context, txn *badger.Txn, consumer string, 
 // with Target set to the dead letter's consumer, and removed from the dead
 // letters in the same transaction: the consumer sees it again past its
 // offset, and other consumers skip it (see [Record.Target]).
+//
+// A dead letter that the store has since overtaken (a block whose contact
+// is no longer blocked, an unblock whose contact is blocked again) is
+// removed without being re-queued and is not counted: a newer record
+// already carries the contact's state, and replaying the old one would
+// undo it at the remote.
 func (s *Store) RetryDeadLetters(ctx context.Context, consumer string) (int, error) {
 	if consumer != "" {
 		if err := checkName("consumer name", consumer, maxNameLen); err != nil {
@@ -127,15 +133,16 @@ func (s *Store) RetryDeadLetters(ctx context.Context, consumer string) (int, err
 			return total, err
 		}
 		n, err := s.retryChunk(ctx, consumer)
-		total += n
-		if err != nil || n == 0 {
+		if n < 0 || err != nil {
 			return total, err
 		}
+		total += n
 	}
 }
 
-// retryChunk re-queues up to retryTxnBytes worth of dead letters in one
-// transaction and returns how many.
+// retryChunk handles up to retryTxnBytes worth of dead letters in one
+// transaction and returns how many it re-queued, or -1 when there were
+// none left.
 func (s *Store) retryChunk(ctx context.Context, consumer string) (int, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
@@ -157,23 +164,34 @@ func (s *Store) retryChunk(ctx context.Context, consumer string) (int, error) {
 		if err != nil {
 			return err
 		}
+		now := s.clock()
 		for i := range keys {
 			if err := txn.Delete(keys[i]); err != nil {
 				return err
+			}
+			_, blocked, err := s.getLive(txn, recs[i].Contact.Key(), now)
+			if err != nil {
+				return err
+			}
+			if blocked != (recs[i].Op == OpBlock) {
+				continue // stale: a newer record carries the contact's state
 			}
 			seq, err := s.appendLog(txn, &recs[i])
 			if err != nil {
 				return err
 			}
 			last = seq
+			n++
 		}
-		n = len(keys)
+		if len(keys) == 0 {
+			n = -1
+		}
 		return nil
 	})
 	if err != nil {
 		return 0, s.wrap("retry", deadPrefix(consumer), err)
 	}
-	if n > 0 {
+	if last > 0 {
 		s.lastSeq.Store(last)
 	}
 	return n, nil

@@ -35,7 +35,8 @@ const importChunk = 8192
 // writes are. On an error (ctx done, Close), the steps already done stay
 // done and the returned result counts them. An invalid entry fails the
 // whole call, before anything is written, with an error wrapping
-// [ErrInvalid] that names its index. Zero CreatedAt fields are set to now.
+// [ErrInvalid] that names its index. Entries with a zero CreatedAt are
+// stored with now (entries itself is not modified).
 func (s *Store) Import(ctx context.Context, entries []Entry) (ImportResult, error) {
 	var res ImportResult
 	keys := make([][]byte, len(entries))
@@ -80,7 +81,7 @@ func (s *Store) importChunk(entries []Entry, keys [][]byte, res *ImportResult) e
 	defer g.discard()
 	var last uint64
 	for _, p := range plan {
-		e := &entries[p.i]
+		e := entries[p.i] // a copy: the caller's slice is not modified
 		if e.CreatedAt.IsZero() {
 			e.CreatedAt = now
 		}
@@ -91,7 +92,7 @@ func (s *Store) importChunk(entries []Entry, keys [][]byte, res *ImportResult) e
 		}
 		r.Seq = n + 1
 		ops := [3]groupOp{
-			{key: keys[p.i], val: encodeEntry(e), expiresAt: badgerExpiry(e.ExpiresAt)},
+			{key: keys[p.i], val: encodeEntry(&e), expiresAt: badgerExpiry(e.ExpiresAt)},
 			{key: logKey(r.Seq), val: encodeRecord(make([]byte, 0, recordSize(&r)), &r)},
 		}
 		k := 2

@@ -894,3 +894,52 @@ func TestOpen_BadArguments(t *testing.T) {
 	_, err = storage.Open("", storage.Options{})
 	wantErr(t, err, storage.ErrInvalid)
 }
+
+// TestStore_RetryStaleDeadLetters checks that a dead letter the store has
+// overtaken is dropped, not replayed.
+func TestStore_RetryStaleDeadLetters(t *testing.T) {
+	s := openMem(t, storage.Options{})
+	ctx := t.Context()
+	a, b, c := email("a@x.com"), email("b@x.com"), email("c@x.com")
+	for _, x := range []normalize.Contact{a, b, c} {
+		mustPut(t, s, entry(x))
+	}
+	for _, x := range []normalize.Contact{b, c} {
+		if _, err := s.Delete(ctx, x, "local"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustPut(t, s, entry(c))
+	recs := readAll(t, s) // block a, b, c; unblock b, c; block c
+	dead := []struct {
+		consumer string
+		r        storage.Record
+	}{
+		{"opencx", recs[0]}, // block a: a is blocked, current
+		{"opencx", recs[1]}, // block b: b was unblocked since, stale
+		{"ocamba", recs[3]}, // unblock b: current
+		{"ocamba", recs[4]}, // unblock c: c was blocked again, stale
+	}
+	for _, d := range dead {
+		if err := s.AddDeadLetter(ctx, d.consumer, d.r, "503"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	last, _ := s.LastSeq(ctx)
+	n, err := s.RetryDeadLetters(ctx, "")
+	if err != nil || n != 2 {
+		t.Fatalf("RetryDeadLetters = %d, %v; want 2", n, err)
+	}
+	got, _ := s.ReadLog(ctx, last, 10)
+	var summary []string
+	for _, r := range got {
+		summary = append(summary, fmt.Sprintf("%s %s for %s", r.Op, r.Contact.Value, r.Target))
+	}
+	want := []string{"unblock b@x.com for ocamba", "block a@x.com for opencx"}
+	if !slices.Equal(summary, want) {
+		t.Errorf("re-queued %q, want %q", summary, want)
+	}
+	if dls, _ := s.DeadLetters(ctx, ""); len(dls) != 0 {
+		t.Errorf("dead letters left: %+v", dls)
+	}
+}
