@@ -52,18 +52,8 @@ func TestCrash(t *testing.T) {
 // writes. It returns the number of lines read.
 func runCrashChild(t *testing.T, dir, tag string, seed uint64, killAfter int, blocked, uncertain map[string]bool) int {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), helperEnv+"=crash", dirEnv+"="+dir, tagEnv+"="+tag, seedEnv+"="+strconv.FormatUint(seed, 10))
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := readLines(out)
+	c := startChild(t, "crash", dirEnv+"="+dir, tagEnv+"="+tag, seedEnv+"="+strconv.FormatUint(seed, 10))
+	cmd, sc := c.cmd, c.lines
 	lines, killed := 0, false
 	for sc.Scan() {
 		line := sc.Text()
@@ -90,10 +80,10 @@ func runCrashChild(t *testing.T, dir, tag string, seed uint64, killAfter int, bl
 			killed = true
 		}
 	}
-	err = cmd.Wait()
+	err := cmd.Wait()
 	var exit *exec.ExitError
 	if !killed || !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-		t.Fatalf("child ended with %v before the kill (after %d lines); stderr:\n%s", err, lines, stderr.String())
+		t.Fatalf("child ended with %v before the kill (after %d lines); stderr:\n%s", err, lines, c.stderr)
 	}
 	return lines
 }

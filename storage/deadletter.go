@@ -77,32 +77,20 @@ func (s *Store) DeadLetters(ctx context.Context, consumer string) ([]DeadLetter,
 // scanDead calls fn with each dead letter (and its key, valid during fn)
 // of consumer, or of all consumers for "", until fn returns false.
 func (s *Store) scanDead(ctx context.Context, txn *badger.Txn, consumer string, fn func(key []byte, dl DeadLetter) bool) error {
-	prefix := deadPrefix(consumer)
-	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 64, Prefix: prefix})
-	defer it.Close()
-	n := 0
-	for it.Rewind(); it.Valid(); it.Next() {
-		if n++; n%256 == 0 {
-			if err := s.stopped(ctx); err != nil {
-				return err
-			}
-		}
-		item := it.Item()
+	opt := badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 64, Prefix: deadPrefix(consumer)}
+	return s.iterate(ctx, txn, opt, nil, func(item *badger.Item) (bool, error) {
 		key := item.Key()
 		// key = "dead/" + consumer + 0x00 + 8-byte id
 		if len(key) < len(prefixDead)+10 || key[len(key)-9] != 0 {
-			return s.wrap("read dead letter", key, errBadValue)
+			return false, s.wrap("read dead letter", key, errBadValue)
 		}
 		var dl DeadLetter
 		if err := item.Value(func(v []byte) error { return decodeDeadLetter(v, &dl) }); err != nil {
-			return s.wrap("read dead letter", key, err)
+			return false, s.wrap("read dead letter", key, err)
 		}
 		dl.Consumer = string(key[len(prefixDead) : len(key)-9])
-		if !fn(key, dl) {
-			return nil
-		}
-	}
-	return nil
+		return fn(key, dl), nil
+	})
 }
 
 // RetryDeadLetters re-queues consumer's dead letters (every consumer's when

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -32,32 +31,17 @@ func wantOpenErr(t *testing.T, err, target error, dir string, more ...string) {
 // closed it.
 func TestOpen_Locked(t *testing.T) {
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), helperEnv+"=hold", dirEnv+"="+dir)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := readLines(stdout)
-	if !sc.Scan() || sc.Text() != "ready" {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		t.Fatalf("child did not get ready: %q; stderr:\n%s", sc.Text(), stderr.String())
+	c := startChild(t, "hold", dirEnv+"="+dir)
+	if !c.lines.Scan() || c.lines.Text() != "ready" {
+		_ = c.cmd.Process.Kill()
+		_ = c.cmd.Wait()
+		t.Fatalf("child did not get ready: %q; stderr:\n%s", c.lines.Text(), c.stderr)
 	}
 
-	_, err = storage.Open(dir, storage.Options{})
-	stdin.Close() // let the child close its store and exit
-	if werr := cmd.Wait(); werr != nil {
-		t.Errorf("child: %v; stderr:\n%s", werr, stderr.String())
+	_, err := storage.Open(dir, storage.Options{})
+	c.stdin.Close() // let the child close its store and exit
+	if werr := c.cmd.Wait(); werr != nil {
+		t.Errorf("child: %v; stderr:\n%s", werr, c.stderr)
 	}
 	wantOpenErr(t, err, storage.ErrLocked, dir, "in use by another process")
 

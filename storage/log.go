@@ -92,30 +92,19 @@ func (s *Store) ReadLog(ctx context.Context, after uint64, limit int) ([]Record,
 	defer s.leave()
 	var out []Record
 	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{
-			PrefetchValues: true,
-			PrefetchSize:   min(limit, 100),
-			Prefix:         []byte(prefixLog),
-		})
-		defer it.Close()
-		for it.Seek(logKey(after + 1)); it.Valid() && len(out) < limit; it.Next() {
-			if len(out)%256 == 255 {
-				if err := s.stopped(ctx); err != nil {
-					return err
-				}
-			}
-			item := it.Item()
+		opt := badger.IteratorOptions{PrefetchValues: true, PrefetchSize: min(limit, 100), Prefix: []byte(prefixLog)}
+		return s.iterate(ctx, txn, opt, logKey(after+1), func(item *badger.Item) (bool, error) {
 			key := item.Key()
 			if len(key) != len(prefixLog)+8 {
-				return s.wrap("read log", key, errBadValue)
+				return false, s.wrap("read log", key, errBadValue)
 			}
 			r := Record{Seq: binary.BigEndian.Uint64(key[len(prefixLog):])}
 			if err := item.Value(func(v []byte) error { return decodeRecord(v, &r) }); err != nil {
-				return s.wrap("read log", key, err)
+				return false, s.wrap("read log", key, err)
 			}
 			out = append(out, r)
-		}
-		return nil
+			return len(out) < limit, nil
+		})
 	})
 	if err != nil {
 		return nil, s.wrap("read log after", []byte(strconv.FormatUint(after, 10)), err)
@@ -250,10 +239,8 @@ func (s *Store) Offsets(ctx context.Context) (map[string]uint64, error) {
 func (s *Store) offsets() (map[string]uint64, error) {
 	out := make(map[string]uint64)
 	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 16, Prefix: []byte(prefixOffset)})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			item := it.Item()
+		opt := badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 16, Prefix: []byte(prefixOffset)}
+		return s.iterate(context.Background(), txn, opt, nil, func(item *badger.Item) (bool, error) {
 			err := item.Value(func(v []byte) error {
 				if len(v) != 8 {
 					return errBadValue
@@ -262,10 +249,10 @@ func (s *Store) offsets() (map[string]uint64, error) {
 				return nil
 			})
 			if err != nil {
-				return s.wrap("read offset", item.Key(), err)
+				return false, s.wrap("read offset", item.Key(), err)
 			}
-		}
-		return nil
+			return true, nil
+		})
 	})
 	if err != nil {
 		return nil, s.wrap("read", []byte(prefixOffset), err)
@@ -322,7 +309,7 @@ func (s *Store) Trim(ctx context.Context) (int, error) {
 		if err := s.stopped(ctx); err != nil {
 			return total, err
 		}
-		keys, more, err := s.trimCandidates(upTo, cutoff)
+		keys, more, err := s.trimCandidates(ctx, upTo, cutoff)
 		if err != nil {
 			return total, err
 		}
@@ -347,33 +334,31 @@ func (s *Store) Trim(ctx context.Context) (int, error) {
 
 // trimCandidates returns up to trimBatch log keys from the start of the log
 // with seq < upTo and time before cutoff, and whether there may be more.
-func (s *Store) trimCandidates(upTo uint64, cutoff time.Time) (keys [][]byte, more bool, err error) {
+func (s *Store) trimCandidates(ctx context.Context, upTo uint64, cutoff time.Time) (keys [][]byte, more bool, err error) {
+	end := logKey(upTo)
 	err = s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 256, Prefix: []byte(prefixLog)})
-		defer it.Close()
-		end := logKey(upTo)
-		for it.Rewind(); it.Valid(); it.Next() {
-			item := it.Item()
+		opt := badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 256, Prefix: []byte(prefixLog)}
+		return s.iterate(ctx, txn, opt, nil, func(item *badger.Item) (bool, error) {
 			if bytes.Compare(item.Key(), end) >= 0 {
-				return nil
+				return false, nil
 			}
 			var t time.Time
 			if err := item.Value(func(v []byte) (err error) {
 				t, err = recordTime(v)
 				return err
 			}); err != nil {
-				return s.wrap("read log", item.Key(), err)
+				return false, s.wrap("read log", item.Key(), err)
 			}
 			if !t.Before(cutoff) {
-				return nil
+				return false, nil
 			}
 			if len(keys) == trimBatch {
 				more = true
-				return nil
+				return false, nil
 			}
 			keys = append(keys, item.KeyCopy(nil))
-		}
-		return nil
+			return true, nil
+		})
 	})
 	return keys, more, err
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -124,6 +125,36 @@ func helperCrash(dir, tag string, seed uint64) int {
 		}
 	}
 	return 0
+}
+
+// child is a running helper process.
+type child struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	lines  *bufio.Scanner // its standard output
+	stderr *strings.Builder
+}
+
+// startChild starts the test binary in helper mode with the given
+// environment variables ("K=V") added.
+func startChild(t *testing.T, mode string, env ...string) *child {
+	t.Helper()
+	c := &child{cmd: exec.Command(os.Args[0], "-test.run=^$"), stderr: new(strings.Builder)}
+	c.cmd.Env = append(append(os.Environ(), helperEnv+"="+mode), env...)
+	c.cmd.Stderr = c.stderr
+	var err error
+	if c.stdin, err = c.cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c.lines = readLines(out)
+	return c
 }
 
 // readLines returns a scanner over r with room for long "imp" lines.

@@ -84,25 +84,15 @@ func (s *Store) ScanMeta(ctx context.Context, prefix string, fn func(key string,
 	p := metaKey(prefix)
 	var fnErr error
 	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 32, Prefix: p})
-		defer it.Close()
-		n := 0
-		for it.Rewind(); it.Valid(); it.Next() {
-			if n++; n%256 == 0 {
-				if err := s.stopped(ctx); err != nil {
-					return err
-				}
-			}
-			item := it.Item()
+		opt := badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 32, Prefix: p}
+		return s.iterate(ctx, txn, opt, nil, func(item *badger.Item) (bool, error) {
 			key := string(item.Key()[len(prefixMeta):])
-			if err := item.Value(func(v []byte) error {
+			err := item.Value(func(v []byte) error {
 				fnErr = fn(key, v)
 				return fnErr
-			}); err != nil {
-				return err
-			}
-		}
-		return nil
+			})
+			return err == nil, err
+		})
 	})
 	if fnErr != nil {
 		return fnErr

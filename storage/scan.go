@@ -10,11 +10,39 @@ import (
 	"github.com/sendguard/sendguard/normalize"
 )
 
-// errStopScan wraps an error returned by a caller's callback, so that it
-// comes back out of the scan as it was.
+// errStopScan carries an error that must leave a scan as it is: a
+// caller's callback error, or ctx's (or the closing store's) error.
 type errStopScan struct{ err error }
 
 func (e errStopScan) Error() string { return e.err.Error() }
+func (e errStopScan) Unwrap() error { return e.err }
+
+// iterate calls fn with each item of an iterator over txn with opt, in key
+// order from start (nil: the first), until fn returns false or an error.
+// Every 256 items it checks that ctx is not done and the store not
+// closing, and returns that error as an errStopScan.
+func (s *Store) iterate(ctx context.Context, txn *badger.Txn, opt badger.IteratorOptions, start []byte, fn func(item *badger.Item) (more bool, err error)) error {
+	it := txn.NewIterator(opt)
+	defer it.Close()
+	if start == nil {
+		it.Rewind()
+	} else {
+		it.Seek(start)
+	}
+	for n := 1; it.Valid(); n++ {
+		if n%256 == 0 {
+			if err := s.stopped(ctx); err != nil {
+				return errStopScan{err}
+			}
+		}
+		more, err := fn(it.Item())
+		if err != nil || !more {
+			return err
+		}
+		it.Next()
+	}
+	return nil
+}
 
 // scanEntries iterates the live entries under the given prefixes, in key
 // order, one read transaction for the whole scan. With values false it
@@ -50,38 +78,28 @@ func (s *Store) scanPrefix(ctx context.Context, txn *badger.Txn, prefix []byte, 
 	if values {
 		opt.PrefetchValues, opt.PrefetchSize = true, 64
 	}
-	it := txn.NewIterator(opt)
-	defer it.Close()
-	n := 0
-	for it.Rewind(); it.Valid(); it.Next() {
-		if n++; n%4096 == 0 {
-			if err := s.stopped(ctx); err != nil {
-				return errStopScan{err}
-			}
-		}
-		item := it.Item()
+	return s.iterate(ctx, txn, opt, nil, func(item *badger.Item) (bool, error) {
 		key := item.Key()
+		var e *Entry
+		var live bool
 		var err error
 		if values {
-			var e Entry
-			var live bool
-			if live, err = s.readEntry(item, key, now, &e); err == nil && live {
-				err = fn(key, &e)
-			}
+			e = new(Entry)
+			live, err = s.readEntry(item, key, now, e)
 		} else {
-			var live bool
-			if live, err = s.liveItem(item, now); err == nil && live {
-				err = fn(key, nil)
-			}
+			live, err = s.liveItem(item, now)
 		}
-		if err != nil {
+		if err != nil || !live {
+			return err == nil, err
+		}
+		if err := fn(key, e); err != nil {
 			if isOurs(err) {
-				return err
+				return false, err
 			}
-			return errStopScan{err}
+			return false, errStopScan{err}
 		}
-	}
-	return nil
+		return true, nil
+	})
 }
 
 // ScanKeys calls fn with the key (see [normalize.Contact.Key]) of every live
