@@ -64,7 +64,7 @@ func newBenchFixture(b *testing.B, n int) *benchFixture {
 // plus recent keys not yet folded into it: the state between two folds.
 func (fx *benchFixture) withRecent(recent int) *Filter {
 	bf := &fx.f.cur.Load().bf
-	r := newRecentSet(fx.f.foldLimitFor(bf))
+	r := newRecentSet(fx.f.foldLimitFor(bf), fx.f.fpRate/10)
 	for i := range recent {
 		r.insert(key("recent", i))
 	}
@@ -127,12 +127,20 @@ func BenchmarkMayContain(b *testing.B) {
 func BenchmarkMayContainOverhead(b *testing.B) {
 	for _, n := range benchSizes() {
 		fx := newBenchFixture(b, n)
-		impls := [2]func([]byte) bool{fx.f.MayContain, fx.f.cur.Load().bf.Test}
+		bare := fx.f.cur.Load().bf.Test
 		for _, probe := range []struct {
 			name    string
 			keys    [][]byte
 			present bool
-		}{{"absent", fx.absent, false}, {"present", fx.present, true}} {
+			filter  func([]byte) bool
+		}{
+			{"absent", fx.absent, false, fx.f.MayContain},
+			{"present", fx.present, true, fx.f.MayContain},
+			// Keys added since the last fold: the usual state once blocks
+			// arrive one at a time.
+			{"absent-recent", fx.absent, false, fx.withRecent(1000).MayContain},
+		} {
+			impls := [2]func([]byte) bool{probe.filter, bare}
 			for _, parallel := range []bool{false, true} {
 				name := sizeName(n) + "/" + probe.name
 				if parallel {

@@ -48,7 +48,7 @@ const (
 type Filter struct {
 	// cur is the published state. Readers load it and use it without locks:
 	// everything it points to is immutable once published, except the
-	// atomic slots of its recent set.
+	// atomic bits of its recent set.
 	cur atomic.Pointer[state]
 
 	fpRate float64 // fixed for the Filter's life
@@ -65,7 +65,9 @@ type Filter struct {
 	rebuilds       uint64
 	lastRebuild    time.Time
 	pending        [][]byte // non-nil while a Rebuild runs: keys Added since it started
-	foldLimit      int      // recent-set size that triggers a fold; 0 = derived from m
+	lastFold       time.Time
+	foldLimit      int              // recent-set size that triggers a fold; 0 = derived from m
+	now            func() time.Time // nil = time.Now; tests replace it
 
 	// rebuildSem serializes Rebuild calls; a channel rather than a mutex so
 	// that a waiting Rebuild can give up when its context ends.
@@ -119,7 +121,7 @@ func (f *Filter) newBloom(capacity uint64) *bloom.BloomFilter {
 // block, does not allocate, and does not retain key.
 func (f *Filter) MayContain(key []byte) bool {
 	s := f.cur.Load()
-	return s.bf.Test(key) || (s.recent != nil && s.recent.contains(key))
+	return s.bf.Test(key) || (s.recent != nil && s.recent.mayContain(key))
 }
 
 // Add adds key. When Add returns, every MayContain(key) that starts afterwards
@@ -135,20 +137,40 @@ func (f *Filter) Add(key []byte) {
 		f.pending = append(f.pending, append([]byte(nil), key...))
 	}
 	s := f.cur.Load()
-	if s.bf.Test(key) || (s.recent != nil && s.recent.contains(key)) {
+	// Exact tests only: a key skipped on a false positive of the recent set
+	// would be missing from the next fold.
+	if s.bf.Test(key) || (s.recent != nil && s.recent.has(key)) {
 		return
 	}
 	f.count++
-	if s.recent == nil {
-		r := newRecentSet(f.foldLimitFor(&s.bf))
+	r := s.recent
+	if r == nil {
+		r = newRecentSet(f.foldLimitFor(&s.bf), f.fpRate/10)
 		r.insert(key)
 		f.cur.Store(&state{bf: s.bf, recent: r})
-		return
+	} else {
+		r.insert(key)
 	}
-	s.recent.insert(key)
-	if s.recent.full() {
+	if r.full() || f.clock().Sub(f.lastFold) >= foldInterval(&s.bf) {
 		f.foldLocked()
 	}
+}
+
+// foldInterval is how long after a fold Add waits before it folds again
+// without the recent set being full: 50 ns per byte of filter (90 ms at a
+// million keys), at least 1 ms. Keys added one at a time, less often than
+// that, are folded at once, so MayContain skips the recent set; a stream of
+// keys spends at most a few percent of a core copying.
+func foldInterval(bf *bloom.BloomFilter) time.Duration {
+	return max(time.Millisecond, time.Duration(bf.Cap()/8)*50*time.Nanosecond)
+}
+
+// clock returns the current time (a test may replace it).
+func (f *Filter) clock() time.Time {
+	if f.now != nil {
+		return f.now()
+	}
+	return time.Now()
 }
 
 // foldLimitFor returns how many recent keys to collect before folding them
@@ -172,8 +194,11 @@ func (f *Filter) foldLocked() {
 	// A plain copy of the words: bf.Copy() would zero a new bitset and OR
 	// the old one into it, twice the memory traffic.
 	bf := bloom.FromWithM(slices.Clone(s.bf.BitSet().Words()), s.bf.Cap(), s.bf.K())
-	s.recent.each(func(key []byte) { bf.Add(key) })
+	for key := range s.recent.keys {
+		bf.AddString(key)
+	}
 	f.cur.Store(&state{bf: *bf})
+	f.lastFold = f.clock()
 }
 
 // Stats is a point-in-time report on a Filter.

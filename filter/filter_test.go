@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/bits-and-blooms/bloom/v3"
 )
@@ -121,14 +122,71 @@ func TestEmptyAndBinaryKeys(t *testing.T) {
 	}
 }
 
+// stopClock makes f's clock stand still, so that only a full recent set
+// makes Add fold, and returns a function that moves the clock on by d.
+func stopClock(f *Filter) (advance func(d time.Duration)) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	f.now = func() time.Time { return now }
+	f.lastFold = now
+	return func(d time.Duration) { now = now.Add(d) }
+}
+
 func TestAddDoesNotRetainKey(t *testing.T) {
 	f := New(100, 0.01)
-	f.foldLimit = 1000 // keep the key in the recent set, which copies it
+	stopClock(f) // keep the key in the recent set, which copies it
 	buf := []byte("e:ann@example.com")
 	f.Add(buf)
 	copy(buf, "e:bob@example.com")
+	if f.cur.Load().recent == nil {
+		t.Fatal("the key was folded: the test no longer tests the recent set")
+	}
 	if !f.MayContain([]byte("e:ann@example.com")) {
 		t.Fatal("key lost after the caller reused its buffer")
+	}
+}
+
+// TestFoldTiming checks when Add folds: at once for a key arriving long
+// after the last fold, otherwise when the recent set is full.
+func TestFoldTiming(t *testing.T) {
+	f := New(1000, 0.001)
+	f.foldLimit = 10
+	advance := stopClock(f)
+	interval := foldInterval(&f.cur.Load().bf)
+	if interval != time.Millisecond {
+		t.Fatalf("foldInterval = %v for a tiny filter, want the 1ms floor", interval)
+	}
+	recent := func() int {
+		if r := f.cur.Load().recent; r != nil {
+			return len(r.keys)
+		}
+		return 0
+	}
+	for i := range 9 {
+		f.Add(key("burst", i))
+		advance(interval / 20)
+	}
+	if got := recent(); got != 9 {
+		t.Fatalf("%d recent keys after a quick burst of 9, want 9 (no fold yet)", got)
+	}
+	f.Add(key("burst", 9))
+	if got := recent(); got != 0 {
+		t.Fatalf("%d recent keys after the 10th, want 0: the set was full", got)
+	}
+	f.Add(key("late", 0)) // soon after that fold: waits
+	if got := recent(); got != 1 {
+		t.Fatalf("%d recent keys, want 1", got)
+	}
+	advance(interval)
+	f.Add(key("late", 1)) // the interval has passed: folds both
+	if got := recent(); got != 0 {
+		t.Fatalf("%d recent keys after an Add one interval later, want 0", got)
+	}
+	mustContain(t, f, "burst", 0, 10)
+	mustContain(t, f, "late", 0, 2)
+
+	big := New(1_000_000, 0.001)
+	if got := foldInterval(&big.cur.Load().bf); got < 50*time.Millisecond || got > 150*time.Millisecond {
+		t.Fatalf("foldInterval = %v for a 1.7 MiB filter, want about 90ms", got)
 	}
 }
 
@@ -322,5 +380,75 @@ func TestConcurrentAddMayContain(t *testing.T) {
 	r.finish(t)
 	for w := range writers {
 		mustContain(t, f, writerNS(w), 0, perWriter)
+	}
+}
+
+func TestRecentSet(t *testing.T) {
+	tests := []struct {
+		limit  int
+		fpRate float64
+	}{
+		{1024, 1e-4},
+		{100, 1e-3},
+		{64, 1e-10},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("limit=%d,p=%g", tt.limit, tt.fpRate), func(t *testing.T) {
+			r := newRecentSet(tt.limit, tt.fpRate)
+			for i := range tt.limit {
+				if r.full() {
+					t.Fatalf("full after %d of %d keys", i, tt.limit)
+				}
+				r.insert(key("in", i))
+			}
+			if !r.full() {
+				t.Fatal("not full at the limit")
+			}
+			for i := range tt.limit {
+				if !r.mayContain(key("in", i)) || !r.has(key("in", i)) {
+					t.Fatalf("inserted key %d not found", i)
+				}
+			}
+			const probes = 200_000
+			fp := 0
+			for i := range probes {
+				if r.mayContain(key("out", i)) {
+					fp++
+				}
+				if r.has(key("out", i)) {
+					t.Fatalf("has(%q) = true for a key never inserted", key("out", i))
+				}
+			}
+			// Expect at most fpRate, with room for sampling noise.
+			if limit := 2*tt.fpRate*probes + 5; float64(fp) > limit {
+				t.Errorf("%d false positives in %d probes, want about %g at most", fp, probes, tt.fpRate*probes)
+			}
+		})
+	}
+}
+
+// TestAddIgnoresRecentFalsePositives checks that Add decides "already
+// present" on exact grounds: a key the recent set's bits merely say may be
+// there must still reach the next fold.
+func TestAddIgnoresRecentFalsePositives(t *testing.T) {
+	f := New(1000, 1e-6)
+	stopClock(f)
+	f.Add(key("k", 0))
+	r := f.cur.Load().recent
+	for i := range r.bits {
+		r.bits[i].Store(^uint64(0)) // every key now looks present to readers
+	}
+	f.Add(key("k", 1))
+	if !r.has(key("k", 1)) {
+		t.Fatal("Add skipped a key on a false positive of the recent set")
+	}
+	f.mu.Lock()
+	f.foldLocked()
+	f.mu.Unlock()
+	if s := f.cur.Load(); s.recent != nil || !s.bf.Test(key("k", 1)) {
+		t.Fatal("the key is not in the folded bloom filter")
+	}
+	if got := f.Stats().Count; got != 2 {
+		t.Fatalf("Count = %d, want 2", got)
 	}
 }
