@@ -71,7 +71,16 @@ func appendTimes(dst []byte, flags byte, first, second time.Time) []byte {
 
 // encodeEntry returns e's value bytes (the contact is the key).
 func encodeEntry(e *Entry) []byte {
-	dst := make([]byte, 0, 2+24+len(e.Original)+len(e.Reason)+len(e.Source)+6)
+	return appendEntry(make([]byte, 0, entrySize(e)), e)
+}
+
+// entrySize is an upper bound of len(encodeEntry(e)).
+func entrySize(e *Entry) int {
+	return 2 + 2*16 + 3*5 + len(e.Original) + len(e.Reason) + len(e.Source)
+}
+
+// appendEntry appends e's value bytes to dst.
+func appendEntry(dst []byte, e *Entry) []byte {
 	f := valueFlags(e.CreatedAt, e.ExpiresAt, e.Original, e.Contact.Value)
 	dst = append(dst, codecV1, f)
 	dst = appendTimes(dst, f, e.CreatedAt, e.ExpiresAt)
@@ -98,8 +107,9 @@ func encodeRecord(dst []byte, r *Record) []byte {
 	return appendString(dst, r.Target)
 }
 
+// recordSize is an upper bound of the size of r's value bytes.
 func recordSize(r *Record) int {
-	return 3 + 24 + 5*3 + len(r.Contact.Value) + 2 + len(r.Original) + len(r.Reason) + len(r.Source) + len(r.Target)
+	return 3 + 2*16 + 5*5 + len(r.Contact.Value) + 2 + len(r.Original) + len(r.Reason) + len(r.Source) + len(r.Target)
 }
 
 func encodeDeadLetter(d *DeadLetter) []byte {

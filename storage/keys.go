@@ -61,7 +61,11 @@ func kindPrefix(k normalize.Kind) (string, bool) {
 }
 
 func seqKey(prefix string, seq uint64) []byte {
-	return binary.BigEndian.AppendUint64(append(make([]byte, 0, len(prefix)+8), prefix...), seq)
+	return appendSeqKey(make([]byte, 0, len(prefix)+8), prefix, seq)
+}
+
+func appendSeqKey(dst []byte, prefix string, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(append(dst, prefix...), seq)
 }
 
 func logKey(seq uint64) []byte { return seqKey(prefixLog, seq) }
