@@ -176,7 +176,9 @@ func (s *Store) Put(ctx context.Context, e Entry) (added bool, seq uint64, err e
 // Delete removes the live entry for c and, in the same transaction, appends
 // an unblock [Record] (with source, and the removed entry's original text
 // and reason) and writes a tombstone (c -> now). It returns existed=false,
-// and writes nothing, when c has no live entry.
+// and writes nothing, when c has no live entry. An entry whose value cannot
+// be decoded (which Get and Put report as [ErrCorrupt]) is deleted too,
+// with a warning logged: unblocking is the way to repair it.
 func (s *Store) Delete(ctx context.Context, c normalize.Contact, source string) (existed bool, err error) {
 	key, err := checkContact(c)
 	if err != nil {
@@ -197,6 +199,12 @@ func (s *Store) Delete(ctx context.Context, c normalize.Contact, source string) 
 	err = s.update(func(txn *badger.Txn) error {
 		existed = false
 		old, ok, err := s.getLive(txn, key, now)
+		if errors.Is(err, ErrCorrupt) {
+			// The one way out for an entry that cannot be read: unblocking
+			// it. The record has the contact but no original or reason.
+			s.log.Warn("storage: deleting an undecodable entry", "dir", s.dir, "contact", c, "err", err)
+			old, ok, err = Entry{Contact: c}, true, nil
+		}
 		if !ok || err != nil {
 			return err
 		}

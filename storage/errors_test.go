@@ -166,8 +166,6 @@ func TestStore_CorruptValues(t *testing.T) {
 			}, "e:a***@example.com"},
 		{"entry trailing bytes", "e:" + victim, func(v []byte) []byte { return append(v, 0) },
 			func(t *testing.T, s *storage.Store) error { _, _, err := s.Put(t.Context(), entry(c)); return err }, "e:a***@example.com"},
-		{"entry under delete", "e:" + victim, func(v []byte) []byte { return v[:2] },
-			func(t *testing.T, s *storage.Store) error { _, err := s.Delete(t.Context(), c, "x"); return err }, "e:a***@example.com"},
 		{"log record", "log/\x00\x00\x00\x00\x00\x00\x00\x01", func(v []byte) []byte { return v[:len(v)/2] },
 			func(t *testing.T, s *storage.Store) error { _, err := s.ReadLog(t.Context(), 0, 10); return err }, "log/1"},
 		{"log record bad op", "log/\x00\x00\x00\x00\x00\x00\x00\x01", func(v []byte) []byte { w := append([]byte(nil), v...); w[1] = 7; return w },
@@ -257,4 +255,31 @@ func TestStore_SequenceRepair(t *testing.T) {
 	if seq := mustPut(t, s, entry(email("d@x.com"))); seq <= last {
 		t.Errorf("seq %d after a lost lease, want > %d", seq, last)
 	}
+}
+
+// TestStore_DeleteCorrupt checks the repair path: an undecodable entry can
+// be unblocked (and then blocked again).
+func TestStore_DeleteCorrupt(t *testing.T) {
+	s := openDisk(t, storage.Options{})
+	ctx := t.Context()
+	c := email("alice@example.com")
+	mustPut(t, s, entry(c))
+	if err := s.RawSet(c.Key(), []byte{0xff}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Put(ctx, entry(c)); !errors.Is(err, storage.ErrCorrupt) {
+		t.Fatalf("Put over a corrupt entry = %v, want ErrCorrupt", err)
+	}
+	existed, err := s.Delete(ctx, c, "operator")
+	if err != nil || !existed {
+		t.Fatalf("Delete(corrupt) = %v, %v", existed, err)
+	}
+	recs := readAll(t, s)
+	if last := recs[len(recs)-1]; last.Op != storage.OpUnblock || last.Contact != c || last.Source != "operator" {
+		t.Errorf("unblock record = %+v", last)
+	}
+	if _, ok := mustGet(t, s, c); ok {
+		t.Error("entry still there")
+	}
+	mustPut(t, s, entry(c))
 }
