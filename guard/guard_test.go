@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -328,6 +329,60 @@ func TestGuard_Import(t *testing.T) {
 	}
 	if v := mustCheck(t, g, "old@example.com"); v.Reason != "before" {
 		t.Errorf("Import replaced an existing block: %+v", v)
+	}
+}
+
+func TestGuard_ImportEntries(t *testing.T) {
+	ctx := t.Context()
+	clk := &fakeClock{now: time.Now().Truncate(time.Second)}
+	g := openGuard(t, t.TempDir(), guard.WithClock(clk.Now))
+	mustBlock(t, g, "old@example.com", "before")
+	made := clk.Now().Add(-48 * time.Hour)
+	until := clk.Now().Add(time.Hour)
+	in := []guard.ImportEntry{
+		{Recipient: "Ann <ann@example.com>", Reason: "bounced", Source: "opencx", CreatedAt: made},
+		{Recipient: "+44 20 7183 8750", Reason: "STOP", Source: "ocamba", ExpiresAt: until},
+		{Recipient: "spam.test", Reason: "spam domain"},
+		{Recipient: "gone@example.com", Reason: "lapsed", ExpiresAt: clk.Now().Add(-time.Minute)},
+		{Recipient: "not an address", Reason: "x"},
+		{Recipient: "long@example.com", Reason: strings.Repeat("r", 64<<10+1)},
+		{Recipient: "ANN@example.com", Reason: "again"},
+		{Recipient: "old@example.com", Reason: "replaced?"},
+	}
+	res, err := g.ImportEntries(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Added != 3 || res.Present != 2 || res.Expired != 1 || len(res.Invalid) != 2 {
+		t.Fatalf("ImportEntries = %+v, want added 3, present 2, expired 1, invalid 2", res)
+	}
+	if res.Invalid[0].Index != 4 || res.Invalid[1].Index != 5 || !errors.Is(res.Invalid[1].Err, normalize.ErrInvalid) {
+		t.Errorf("Invalid = %+v", res.Invalid)
+	}
+	for _, tc := range []struct {
+		in, reason, source string
+		created, expires   time.Time
+	}{
+		{"ann@example.com", "bounced", "opencx", made, time.Time{}},
+		{"+442071838750", "STOP", "ocamba", clk.Now(), until},
+		{"x@spam.test", "spam domain", "import", clk.Now(), time.Time{}},
+		{"old@example.com", "before", "local", clk.Now(), time.Time{}},
+	} {
+		v := mustCheck(t, g, tc.in)
+		if !v.Blocked || v.Reason != tc.reason || v.Source != tc.source ||
+			!v.CreatedAt.Equal(tc.created) || !v.ExpiresAt.Equal(tc.expires) {
+			t.Errorf("%q verdict = %+v, want reason %q, source %q, created %v, expires %v",
+				tc.in, v, tc.reason, tc.source, tc.created, tc.expires)
+		}
+	}
+	for _, r := range []string{"gone@example.com", "long@example.com"} {
+		if v := mustCheck(t, g, r); v.Blocked {
+			t.Errorf("%q blocked: %+v", r, v)
+		}
+	}
+	clk.Advance(2 * time.Hour)
+	if v := mustCheck(t, g, "+442071838750"); v.Blocked {
+		t.Errorf("imported block did not lapse: %+v", v)
 	}
 }
 

@@ -139,20 +139,23 @@
 //
 //	sendguard import [--reason R] [--source S] [--rejects FILE] FILE|-
 //
-//	--reason R       reason recorded with every imported block (default: empty)
-//	--source S       source recorded with every imported block (default: import)
+//	--reason R       reason recorded with every imported block (default:
+//	                 a CSV's reason column, else empty)
+//	--source S       source recorded with every imported block (default:
+//	                 a CSV's source column, else import)
 //	--rejects FILE   write the invalid lines to FILE instead of stderr
 //
-// Blocks every contact in FILE; "-" reads stdin. Imported blocks never
-// expire. Two formats are read, told apart by the first line that is
-// neither blank nor a comment (a line starting with #):
+// Blocks every contact in FILE; "-" reads stdin. Two formats are read,
+// told apart by the first line that is neither blank nor a comment (a line
+// starting with #):
 //
 //   - CSV with a header, when that line has two fields or more, or one
 //     field that is a known column name. Fields are separated by commas,
 //     or by semicolons or TABs when the header is and names a contact
 //     column. The contacts are read from the columns found by name,
-//     ignoring case, spaces, underscores, dashes and dots. Email columns, best first: email, emailaddress ("Email
-//     Address"), e-mail, mail, recipient_email, address. Phone columns:
+//     ignoring case, spaces, underscores, dashes and dots. Email columns,
+//     best first: email, emailaddress ("Email Address"), e-mail, mail,
+//     recipient_email, address. Phone columns:
 //     phone, phone_number, mobile, mobile_number, mobile_phone, msisdn,
 //     cell, cellphone, telephone, tel, number. When there is neither, one
 //     column that may hold any kind: contact, recipient, to. The best email
@@ -162,6 +165,15 @@
 //     "Recipient"), Mailgun ("address") and Twilio ("phone_number"), and
 //     this tool's own export ("contact"), load as they are. A header that
 //     names no contact column is an error.
+//
+//     A CSV may also carry each block's metadata, in columns named as
+//     export writes them: reason, source (unless --reason or --source is
+//     given: the flags win), created_at (or created) and expires_at (or
+//     expires). Times are RFC 3339, a date ("2024-05-06", UTC), or Unix
+//     seconds; an empty cell means now (created_at) or never (expires_at).
+//     A row whose time cannot be read is reported as invalid; a row whose
+//     expires_at has passed is not imported and is counted as expired.
+//
 //   - Otherwise a plain list: one contact per line; blank lines and lines
 //     starting with # are skipped.
 //
@@ -171,7 +183,9 @@
 //	imported N, already present M, invalid K
 //
 // N blocks were added; M contacts were blocked already (or came twice in
-// the input); K lines (or CSV cells) are not recipients. Each of these is
+// the input); K lines (or CSV cells) are not recipients. When E CSV rows
+// had lapsed already (their expires_at passed), the line ends with
+// ", expired E". Each invalid line or cell is
 // reported, in input order, to the --rejects file or else to stderr, with
 // its line number (1 is the first line of the input, header included):
 //
@@ -200,9 +214,9 @@
 //
 //	{"contact":"bob@example.com","kind":"email","reason":"hard bounce","source":"local","created_at":"2025-01-02T03:04:05Z","expires_at":null}
 //
-// The CSV imports back as it is (import reads the contact column): the
-// same contacts, with the reason and source import is given. Exit 0, or 2
-// on an error.
+// The CSV imports back as it is: the same contacts, reasons, sources and
+// times (import reads the contact column and the metadata columns). Exit
+// 0, or 2 on an error.
 //
 // # stats
 //

@@ -6,11 +6,14 @@ import (
 	"cmp"
 	"encoding/csv"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sendguard/sendguard/guard"
 )
@@ -25,8 +28,8 @@ const maxLine = 4 << 10
 // importList blocks every contact of a plain list or a CSV file.
 func (a *app) importList(args []string) int {
 	fs, c := a.flags("import")
-	reason := fs.String("reason", "", "reason recorded with every imported block")
-	source := fs.String("source", "import", "source recorded with every imported block")
+	reason := fs.String("reason", "", "reason recorded with every imported block (overrides a reason column)")
+	source := fs.String("source", "import", "source recorded with every imported block (overrides a source column)")
 	rejectsPath := fs.String("rejects", "", "write invalid lines to this file instead of stderr")
 	pos, code, done := a.parse(fs, args)
 	if done {
@@ -47,7 +50,15 @@ func (a *app) importList(args []string) int {
 		return a.failf("import: %s", err)
 	}
 	defer closeIn()
-	im := &importer{a: a, reason: *reason, opts: []guard.BlockOption{guard.WithSource(*source)}}
+	im := &importer{a: a, reason: *reason, source: *source}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "reason":
+			im.reasonSet = true
+		case "source":
+			im.sourceSet = true
+		}
+	})
 	rejects := a.stderr
 	var rf *os.File
 	if *rejectsPath != "" {
@@ -81,7 +92,11 @@ func (a *app) importList(args []string) int {
 	if ferr := rw.Flush(); ferr != nil && err == nil {
 		err = fmt.Errorf("write rejects: %s", why(ferr))
 	}
-	fmt.Fprintf(a.stdout, "imported %d, already present %d, invalid %d\n", im.added, im.present, im.invalid)
+	fmt.Fprintf(a.stdout, "imported %d, already present %d, invalid %d", im.added, im.present, im.invalid)
+	if im.expired > 0 {
+		fmt.Fprintf(a.stdout, ", expired %d", im.expired)
+	}
+	fmt.Fprintln(a.stdout)
 	code = exitOK
 	if err != nil {
 		code = a.failf("import: %s: %s", displayName(name), err)
@@ -140,24 +155,26 @@ func pathWhy(err error) string {
 type importer struct {
 	a               *app
 	g               *guard.Guard
-	reason          string
-	opts            []guard.BlockOption
+	reason, source  string // from the flags
+	reasonSet       bool   // --reason was given: it overrides a reason column
+	sourceSet       bool   // likewise --source
 	rejects         *bufio.Writer
 	rejectsToStderr bool
 	bar             *progress // nil: no progress bar
 	read            *countingReader
 
-	chunk  []string
+	chunk  []guard.ImportEntry
 	lines  []int      // the line number of each chunk entry
 	unread []rejected // lines that could not be read, since the last flush
 
 	lineCount               int // input lines read
 	added, present, invalid int
+	expired                 int // rows whose expires_at had passed
 }
 
 // add queues one contact read on line.
-func (im *importer) add(line int, s string) error {
-	im.chunk = append(im.chunk, s)
+func (im *importer) add(line int, e guard.ImportEntry) error {
+	im.chunk = append(im.chunk, e)
 	im.lines = append(im.lines, line)
 	if len(im.chunk) >= importChunk {
 		return im.flush()
@@ -205,10 +222,11 @@ func (im *importer) flush() error {
 	var res guard.ImportResult
 	var err error
 	if len(im.chunk) > 0 {
-		res, err = im.g.Import(im.a.ctx, im.chunk, im.reason, im.opts...)
+		res, err = im.g.ImportEntries(im.a.ctx, im.chunk)
 	}
 	im.added += res.Added
 	im.present += res.Present
+	im.expired += res.Expired
 	rs := im.unread
 	for _, r := range res.Invalid {
 		reason, ok := invalidReason(r.Err)
@@ -257,7 +275,7 @@ func (im *importer) run(r io.Reader) error {
 				return im.readCSV(header, comma, br, im.lineCount)
 			}
 		}
-		if err := im.add(im.lineCount, t); err != nil {
+		if err := im.add(im.lineCount, guard.ImportEntry{Recipient: t, Reason: im.reason, Source: im.source}); err != nil {
 			return err
 		}
 	}
@@ -291,6 +309,7 @@ func (im *importer) readCSV(header []string, comma rune, br *bufio.Reader, heade
 	if err != nil {
 		return fmt.Errorf("line %d: %s", headerLine, err)
 	}
+	meta := metaColumns(header)
 	cr := csv.NewReader(br)
 	cr.Comma = comma
 	cr.FieldsPerRecord = -1 // rows may be short; a missing cell is empty
@@ -316,17 +335,100 @@ func (im *importer) readCSV(header []string, comma rune, br *bufio.Reader, heade
 		line, _ := cr.FieldPos(0)
 		line += headerLine
 		im.lineCount = line
+		e, bad := im.rowMeta(meta, rec)
 		for _, col := range cols {
 			if col >= len(rec) {
 				continue
 			}
-			if v := strings.TrimSpace(rec[col]); v != "" {
-				if err := im.add(line, v); err != nil {
-					return err
-				}
+			v := strings.TrimSpace(rec[col])
+			if v == "" {
+				continue
+			}
+			if bad != "" {
+				im.reject(line, v, bad)
+				continue
+			}
+			e.Recipient = v
+			if err := im.add(line, e); err != nil {
+				return err
 			}
 		}
 	}
+}
+
+// metaCols are the positions of a CSV's block metadata columns, -1 when
+// absent: reason, source, created_at and expires_at, as export writes them.
+type metaCols struct{ reason, source, created, expires int }
+
+// metaColumns finds the metadata columns of header by name, ignoring case,
+// spaces, underscores, dashes and dots.
+func metaColumns(header []string) metaCols {
+	m := metaCols{-1, -1, -1, -1}
+	for col, h := range header {
+		var p *int
+		switch squash(h) {
+		case "reason":
+			p = &m.reason
+		case "source":
+			p = &m.source
+		case "createdat", "created":
+			p = &m.created
+		case "expiresat", "expires":
+			p = &m.expires
+		}
+		if p != nil && *p < 0 {
+			*p = col
+		}
+	}
+	return m
+}
+
+// rowMeta returns the import entry (without its recipient) for one CSV
+// record: the record's reason and source unless the flags set them, and
+// its times. bad is why the record cannot be imported ("" if it can).
+func (im *importer) rowMeta(m metaCols, rec []string) (e guard.ImportEntry, bad string) {
+	cell := func(col int) string {
+		if col < 0 || col >= len(rec) {
+			return ""
+		}
+		return strings.TrimSpace(rec[col])
+	}
+	e.Reason, e.Source = im.reason, im.source
+	if v := cell(m.reason); v != "" && !im.reasonSet {
+		e.Reason = v
+	}
+	if v := cell(m.source); v != "" && !im.sourceSet {
+		e.Source = v
+	}
+	var err error
+	if e.CreatedAt, err = parseTime(cell(m.created)); err != nil {
+		return e, "created_at: " + err.Error()
+	}
+	if e.ExpiresAt, err = parseTime(cell(m.expires)); err != nil {
+		return e, "expires_at: " + err.Error()
+	}
+	return e, ""
+}
+
+// parseTime reads a time cell: RFC 3339 (as export writes), a date and
+// time or a date without a zone (read as UTC), or Unix seconds (as some
+// providers' exports have). Empty is the zero time.
+func parseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if n <= 0 || n > 1<<40 {
+			return time.Time{}, fmt.Errorf("%q is out of range for Unix seconds", s)
+		}
+		return time.Unix(n, 0).UTC(), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("cannot read %q as a time (want RFC 3339, e.g. 2025-01-02T03:04:05Z)", s)
 }
 
 // csvHeader reports whether line is a CSV header, and its separator: it
@@ -398,19 +500,25 @@ func columnRank(h string) int {
 // columnIndex returns the position of a header name in columnNames and its
 // class, or (-1, noColumn).
 func columnIndex(h string) (int, int) {
-	n := strings.Map(func(r rune) rune {
-		switch r {
-		case ' ', '_', '-', '.', '\ufeff':
-			return -1
-		}
-		return r
-	}, strings.ToLower(strings.TrimSpace(h)))
+	n := squash(h)
 	for i, c := range columnNames() {
 		if c.name == n {
 			return i, c.class
 		}
 	}
 	return -1, noColumn
+}
+
+// squash is a header name lowercased, without spaces, underscores, dashes
+// and dots, for matching.
+func squash(h string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '_', '-', '.', '\ufeff':
+			return -1
+		}
+		return r
+	}, strings.ToLower(strings.TrimSpace(h)))
 }
 
 // contactColumns picks the columns to import from a header: the best email

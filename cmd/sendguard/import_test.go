@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // exportCSV runs export and returns its rows without the header, which it
@@ -255,8 +256,9 @@ func TestExportImportRoundTrip(t *testing.T) {
 	}
 	r := dst.run("", "import", path).want(t, 0)
 	wantLines(t, r.stdout, summary(len(want), 0, 0))
-	if got := contactsOf(exportCSV(t, dst)); !slices.Equal(got, want) {
-		t.Fatalf("round trip gave %v, want %v", got, want)
+	// Every field comes back: reason, source and both times.
+	if got := dst.run("", "export").want(t, 0).stdout; got != export {
+		t.Fatalf("round trip gave\n%s\nwant\n%s", got, export)
 	}
 
 	// JSONL carries the same blocks.
@@ -281,6 +283,37 @@ func TestExportImportRoundTrip(t *testing.T) {
 	}
 	r = src.run("", "export", "--format", "xml").want(t, 2)
 	wantOneErrorLine(t, r, "--format", "xml")
+}
+
+func TestImportRowMetadata(t *testing.T) {
+	t.Parallel()
+	s := newSandbox(t)
+	future := time.Now().Add(72 * time.Hour).UTC().Truncate(time.Second).Format(time.RFC3339)
+	in := "Email,Reason,Source,Created,Expires_At\n" +
+		"a@example.com,bounced,sendgrid,1700000000,\n" +
+		"b@example.com,,,2024-05-06," + future + "\n" +
+		"c@example.com,complaint,,2024-05-06T07:08:09Z,2020-01-01T00:00:00Z\n" +
+		"d@example.com,x,,yesterday,\n"
+	r := s.run(in, "import", "-").want(t, 0)
+	wantLines(t, r.stdout, summary(2, 0, 1)+", expired 1")
+	if !strings.HasPrefix(r.stderr, "line 5: d@example.com: created_at: cannot read \"yesterday\"") {
+		t.Fatalf("stderr %q", r.stderr)
+	}
+	rows := exportCSV(t, s)
+	want := [][]string{
+		{"a@example.com", "email", "bounced", "sendgrid", "2023-11-14T22:13:20Z", ""},
+		{"b@example.com", "email", "", "import", "2024-05-06T00:00:00Z", future},
+	}
+	if !slices.EqualFunc(rows, want, slices.Equal) {
+		t.Fatalf("export %v, want %v", rows, want)
+	}
+
+	// --reason and --source, when given, win over the columns.
+	s2 := newSandbox(t)
+	s2.run("email,reason,source\ne@example.com,from file,opencx\n", "import", "--reason", "flag", "--source", "migrated", "-").want(t, 0)
+	if rows := exportCSV(t, s2); len(rows) != 1 || rows[0][2] != "flag" || rows[0][3] != "migrated" {
+		t.Fatalf("export %v, want the flags' reason and source", rows)
+	}
 }
 
 func TestContactColumns(t *testing.T) {
