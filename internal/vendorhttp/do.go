@@ -95,6 +95,15 @@ func Do(ctx context.Context, client *http.Client, r Request) (Response, error) {
 	if err != nil {
 		return Response{}, err
 	}
+	if r.Body == nil {
+		// net/http replays a bodiless GET by itself when a reused
+		// connection breaks after the request was written: a second
+		// request at the vendor that the pacer never saw, enough to cross
+		// a rate limit. A request with a body and no GetBody is not
+		// replayable; an empty body is still sent as none (net/http
+		// probes it and finds it empty). The caller retries, paced.
+		req.Body = io.NopCloser(strings.NewReader(""))
+	}
 	req.Header.Set("Authorization", "Bearer "+r.Token)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "sendguard")

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -211,5 +212,43 @@ func TestNewCaller(t *testing.T) {
 	}
 	if _, err := vendorhttp.NewCaller(vendorhttp.CallerConfig{Vendor: "v", Token: "t", BaseURL: "x"}); err == nil {
 		t.Fatal("bad base URL accepted")
+	}
+}
+
+// TestDoDoesNotReplayGET: net/http would send a GET a second time, unpaced,
+// when a reused connection breaks after the request went out. Do must
+// leave that to its caller: the server sees the request once.
+func TestDoDoesNotReplayGET(t *testing.T) {
+	var requests atomic.Int32
+	var badBody atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		if r.ContentLength != 0 || len(r.TransferEncoding) > 0 || r.Header.Get("Content-Type") != "" {
+			badBody.Store(true)
+		}
+		if r.URL.Path == "/reset" {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close() // the request was read; no answer comes
+			}
+			return
+		}
+		io.WriteString(w, "{}")
+	}))
+	defer srv.Close()
+	client := srv.Client()
+	req := vendorhttp.Request{Method: "GET", URL: srv.URL + "/ok", Token: "tok", MaxBody: 1 << 10, Timeout: 10 * time.Second}
+	if resp, err := vendorhttp.Do(t.Context(), client, req); err != nil || resp.Status != 200 {
+		t.Fatalf("first GET: %+v %v", resp, err)
+	}
+	req.URL = srv.URL + "/reset" // on the kept-alive connection
+	if _, err := vendorhttp.Do(t.Context(), client, req); err == nil {
+		t.Fatal("GET on a reset connection succeeded")
+	}
+	if n := requests.Load(); n != 2 {
+		t.Fatalf("server saw %d requests, want 2 (the broken GET was replayed)", n)
+	}
+	if badBody.Load() {
+		t.Fatal("a GET arrived with a body, a length or a content type")
 	}
 }
