@@ -32,7 +32,7 @@ type Guard struct {
 	// domains holds every blocked domain (and possibly a few unblocked
 	// ones): a copy-on-write set read without locks on the hot path. It
 	// only says "maybe"; the store confirms.
-	domains atomic.Pointer[map[string]struct{}]
+	domains atomic.Pointer[domainSet]
 
 	// wmu serializes writes: blocks, unblocks and imports, so that the
 	// domain set and the store never disagree about a domain, and so that
@@ -181,7 +181,7 @@ func (g *Guard) loadDomains(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("guard: load domain blocks: %w", err)
 	}
-	g.domains.Store(&set)
+	g.domains.Store(newDomainSet(set))
 	return nil
 }
 
@@ -260,10 +260,10 @@ func (g *Guard) check(ctx context.Context, input string, c normalize.Contact) (V
 		}
 	}
 	if c.Kind == normalize.Email || c.Kind == normalize.Domain {
-		if set := *g.domains.Load(); len(set) > 0 {
+		if ds := g.domains.Load(); len(ds.set) > 0 {
 			d := c.EmailDomain()
 			for {
-				if _, ok := set[d]; ok {
+				if ds.has(d) {
 					dc := normalize.Contact{Kind: normalize.Domain, Value: d}
 					if done, err := g.confirm(ctx, &v, dc, MatchDomain); done {
 						return v, err
@@ -462,9 +462,46 @@ func (g *Guard) UnblockContact(ctx context.Context, c normalize.Contact) (bool, 
 	return existed, nil
 }
 
+// domainSet is an immutable set of blocked domains, probed for every
+// email's domain and parent domains. Most probes are for domains that are
+// not there; sig answers nearly all of them with one AND, no hashing.
+type domainSet struct {
+	set map[string]struct{}
+	sig [4]uint64 // bit domainSig(d) is set for every d in set
+}
+
+func newDomainSet(set map[string]struct{}) *domainSet {
+	ds := &domainSet{set: set}
+	for d := range set {
+		i := domainSig(d)
+		ds.sig[i>>6] |= 1 << (i & 63)
+	}
+	return ds
+}
+
+// domainSig picks one of 256 bits for a non-empty domain from its length
+// and its first and last bytes: cheap, and spread enough that a few
+// hundred blocked domains leave most bits clear.
+func domainSig(d string) uint {
+	return (uint(len(d))*31 + uint(d[0])*7 + uint(d[len(d)-1])) & 255
+}
+
+// has reports whether d is in the set.
+func (ds *domainSet) has(d string) bool {
+	if d == "" {
+		return false
+	}
+	i := domainSig(d)
+	if ds.sig[i>>6]&(1<<(i&63)) == 0 {
+		return false
+	}
+	_, ok := ds.set[d]
+	return ok
+}
+
 // addDomains publishes a new domain set with ds added. Caller holds wmu.
 func (g *Guard) addDomains(ds []string) {
-	old := *g.domains.Load()
+	old := g.domains.Load().set
 	next := make(map[string]struct{}, len(old)+len(ds))
 	for d := range old {
 		next[d] = struct{}{}
@@ -472,12 +509,12 @@ func (g *Guard) addDomains(ds []string) {
 	for _, d := range ds {
 		next[d] = struct{}{}
 	}
-	g.domains.Store(&next)
+	g.domains.Store(newDomainSet(next))
 }
 
 // removeDomain publishes a new domain set without d. Caller holds wmu.
 func (g *Guard) removeDomain(d string) {
-	old := *g.domains.Load()
+	old := g.domains.Load().set
 	if _, ok := old[d]; !ok {
 		return
 	}
@@ -487,7 +524,7 @@ func (g *Guard) removeDomain(d string) {
 			next[k] = struct{}{}
 		}
 	}
-	g.domains.Store(&next)
+	g.domains.Store(newDomainSet(next))
 }
 
 // Rejected is one input [Guard.Import] or [Guard.ImportEntries] could not

@@ -38,7 +38,7 @@ func (g *Guard) Stats() Stats {
 		Blocks:         g.blocks.Load(),
 		Unblocks:       g.unblocks.Load(),
 		Imported:       g.imported.Load(),
-		DomainBlocks:   len(*g.domains.Load()),
+		DomainBlocks:   len(g.domains.Load().set),
 		Filter:         g.filter.Stats(),
 		Store:          g.store.Stats(),
 	}
