@@ -250,11 +250,11 @@ func (g *Guard) CheckContact(ctx context.Context, c normalize.Contact) (Verdict,
 }
 
 func (g *Guard) check(ctx context.Context, input string, c normalize.Contact) (Verdict, error) {
-	v := Verdict{Input: input, Contact: c}
 	// The key is built on the stack: it goes to the filter only, which
 	// does not keep it. The store look-up (the rare slow path) makes its own.
 	var buf [128]byte
 	if g.filter.MayContain(c.AppendKey(buf[:0])) {
+		v := Verdict{Input: input, Contact: c}
 		if done, err := g.confirm(ctx, &v, c, MatchAddress); done {
 			return v, err
 		}
@@ -264,6 +264,7 @@ func (g *Guard) check(ctx context.Context, input string, c normalize.Contact) (V
 			d := c.EmailDomain()
 			for {
 				if ds.has(d) {
+					v := Verdict{Input: input, Contact: c}
 					dc := normalize.Contact{Kind: normalize.Domain, Value: d}
 					if done, err := g.confirm(ctx, &v, dc, MatchDomain); done {
 						return v, err
@@ -281,7 +282,8 @@ func (g *Guard) check(ctx context.Context, input string, c normalize.Contact) (V
 		}
 	}
 	g.allowed.inc()
-	return v, nil
+	// Built in the result, not copied there: this is the hot path.
+	return Verdict{Input: input, Contact: c}, nil
 }
 
 // confirm looks the matched contact up in the store after a filter or
