@@ -36,7 +36,7 @@ func (n *Normalizer) domain(raw, s string) (Contact, error) {
 // It returns a non-empty reason instead when d is not such a domain. For
 // input that is already canonical it returns d itself without allocating.
 func canonDomain(d string) (string, string) {
-	if reason, fast := scanDomain(d); reason == "" && fast {
+	if fastDomain(d) {
 		return d, ""
 	}
 	if d == "" {

@@ -43,52 +43,111 @@ func (n *Normalizer) email(raw, s string) (Contact, error) {
 	return Contact{Kind: Email, Value: v}, nil
 }
 
+// Byte classes of the canonical-email fast path.
+const (
+	clLocal  = 1 << iota // lowercase ASCII atext: a canonical local part's bytes besides '.'
+	clDomain             // a-z, 0-9, '-': a host name label's bytes
+	clAlpha              // a-z or '-': a label holding one is not numeric
+)
+
+// emailClass gives every byte its classes, so that the fast path tests a
+// byte with one load.
+var emailClass = func() (t [256]uint8) {
+	for c := range utf8.RuneSelf {
+		if atext[c] && (c < 'A' || c > 'Z') {
+			t[c] |= clLocal
+		}
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] |= clDomain | clAlpha
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] |= clDomain
+	}
+	t['-'] |= clDomain | clAlpha
+	return t
+}()
+
 // canonicalEmail reports whether s is an address that the full path would
 // return unchanged: a lowercase ASCII dot-atom local part of at most 64
-// octets, one '@', a domain that scanDomain finds valid and IDNA-stable, at
-// most 254 octets in all, and (with folding on) nothing to fold. It reads s
-// once and does not allocate.
+// octets, one '@', a domain that fastDomain accepts, at most 254 octets in
+// all, and (with folding on) nothing to fold. It reads s once and does not
+// allocate.
 func (n *Normalizer) canonicalEmail(s string) bool {
 	if len(s) > maxAddressLen {
 		return false
 	}
 	at := -1
-	plus := false
-	dots := false
+	afterDot := true // at the start or after a '.': a '.' here is an error
 	for i := 0; i < len(s); i++ {
 		c := s[i]
+		if emailClass[c]&clLocal != 0 {
+			afterDot = false
+			continue
+		}
+		if c == '.' && !afterDot {
+			afterDot = true
+			continue
+		}
 		if c == '@' {
 			at = i
-			break
 		}
-		switch {
-		case c == '.':
-			if i == 0 || s[i-1] == '.' {
-				return false
-			}
-			dots = true
-		case c >= utf8.RuneSelf || !atext[c] || (c >= 'A' && c <= 'Z'):
-			return false
-		case c == '+':
-			plus = true
-		}
+		break
 	}
-	if at <= 0 || at > maxLocalLen || s[at-1] == '.' {
+	if at <= 0 || at > maxLocalLen || afterDot {
 		return false
 	}
 	d := s[at+1:]
-	if reason, fast := scanDomain(d); reason != "" || !fast {
+	if !fastDomain(d) {
 		return false
 	}
 	if n.folding {
+		local := s[:at]
 		switch foldRule(d) {
 		case foldGmail:
-			return !plus && !dots && d == "gmail.com"
+			return d == "gmail.com" && strings.IndexByte(local, '+') < 0 && strings.IndexByte(local, '.') < 0
 		case foldPlus:
-			return !plus
+			return strings.IndexByte(local, '+') < 0
 		}
 	}
 	return true
+}
+
+// fastDomain reports whether scanDomain(d) would return ("", true): d is a
+// valid lowercase ASCII host name that IDNA leaves as it is. It is the same
+// test, one table load a byte.
+func fastDomain(d string) bool {
+	if d == "" || len(d) > maxDomainLen {
+		return false
+	}
+	labels, start, last := 0, 0, 0
+	for i := 0; i <= len(d); i++ {
+		if i < len(d) {
+			c := d[i]
+			if emailClass[c]&clDomain != 0 {
+				continue
+			}
+			if c != '.' {
+				return false
+			}
+		}
+		l := d[start:i]
+		if l == "" || len(l) > maxLabelLen || l[0] == '-' || l[len(l)-1] == '-' ||
+			(len(l) >= 4 && l[2] == '-' && l[3] == '-') {
+			return false
+		}
+		labels++
+		last, start = start, i+1
+	}
+	if labels < 2 {
+		return false
+	}
+	for i := last; i < len(d); i++ {
+		if emailClass[d[i]]&clAlpha != 0 {
+			return true
+		}
+	}
+	return false // a numeric top-level label
 }
 
 // emailSlow normalizes s (trimmed) the long way: mailto: URIs, display
