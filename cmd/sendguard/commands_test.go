@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"maps"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -364,4 +368,44 @@ func TestStats(t *testing.T) {
 	}
 	r = s.run("", "stats", "extra").want(t, 2)
 	wantOneErrorLine(t, r, "stats", "extra")
+}
+
+// TestFullDisk writes output to /dev/full, where every write fails with
+// ENOSPC: each command says so on stderr in one line and exits 2, and the
+// blocks an import made are kept.
+func TestFullDisk(t *testing.T) {
+	t.Parallel()
+	s := newSandbox(t)
+	r := s.run("a@example.com\nbogus\n+14155550100\n", "import", "--rejects", "/dev/full", "-").want(t, 2)
+	wantOneErrorLine(t, r, "import", "write rejects", "no space left on device")
+	wantLines(t, r.stdout, summary(2, 0, 1))
+	s.run("", "check", "a@example.com", "+14155550100").want(t, 1)
+
+	for _, args := range [][]string{
+		{"export"},
+		{"export", "--format", "jsonl"},
+		{"check", "a@example.com"},
+		{"normalize", "a@example.com"},
+		{"stats", "--json"},
+	} {
+		full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(binPath, args...)
+		cmd.Dir = s.dir
+		cmd.Env = append(baseEnv(), "SENDGUARD_DB="+s.db)
+		var errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = full, &errb
+		err = cmd.Run()
+		full.Close()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+			t.Fatalf("%v to a full disk: %v, want exit 2\nstderr: %s", args, err, errb.String())
+		}
+		wantOneErrorLine(t, result{stderr: errb.String()}, "no space left on device")
+	}
+	// Nothing was lost along the way.
+	wantLines(t, s.run("", "check", "a@example.com", "+14155550100").want(t, 1).stdout,
+		"blocked\ta@example.com\t\timport", "blocked\t+14155550100\t\timport")
 }
