@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/sendguard/sendguard/guard"
 )
@@ -63,4 +64,34 @@ func ExampleWrap() {
 	// Output:
 	// provider sends to (202) 555-0100
 	// suppressed +12025550147 because replied STOP
+}
+
+// ExampleGuard_ImportEntries restores blocks exported elsewhere, each with
+// its own reason, source and times.
+func ExampleGuard_ImportEntries() {
+	g, err := guard.Open("", guard.WithInMemory())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer g.Close()
+	ctx := context.Background()
+
+	created := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
+	res, err := g.ImportEntries(ctx, []guard.ImportEntry{
+		{Recipient: "ann@example.com", Reason: "hard bounce", Source: "opencx", CreatedAt: created},
+		{Recipient: "+44 20 7183 8750", Reason: "STOP", ExpiresAt: time.Now().Add(30 * 24 * time.Hour)},
+		{Recipient: "old@example.com", Reason: "lapsed", ExpiresAt: created.Add(time.Hour)},
+		{Recipient: "not a recipient"},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("added %d, expired %d, invalid %d\n", res.Added, res.Expired, len(res.Invalid))
+	v, _ := g.Check(ctx, "Ann@Example.com")
+	fmt.Println(v.Blocked, v.Reason, v.Source, v.CreatedAt.Format(time.RFC3339))
+	// Output:
+	// added 2, expired 1, invalid 1
+	// true hard bounce opencx 2025-03-04T05:06:07Z
 }
