@@ -80,6 +80,7 @@ func Open(dir string, opts ...Option) (*Guard, error) {
 		Logger:          o.log,
 		ProviderFolding: o.folding,
 		SyncWrites:      o.syncWrites,
+		MinFreeBytes:    o.minFree,
 		Clock:           o.now,
 	}
 	s, err := storage.Open(dir, sopts)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -490,6 +491,47 @@ func TestGuard_ProviderFoldingIsPersisted(t *testing.T) {
 	if v := mustCheck(t, g2, "f.i.r.s.t.l.a.s.t@gmail.com"); !v.Blocked {
 		t.Error("folded variant not blocked after reopen")
 	}
+}
+
+func TestGuard_DiskFull(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	g := openGuard(t, dir)
+	mustBlock(t, g, "ann@example.com", "unsubscribed")
+	mustBlock(t, g, "spam.test", "spam")
+	if err := g.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// The store sees less free space than it keeps: every write is refused
+	// with ErrDiskFull, and every check still answers from what is stored.
+	full, err := guard.Open(dir, guard.WithMinFreeDisk(math.MaxInt64))
+	if err != nil {
+		t.Fatalf("Open on a full disk: %v", err)
+	}
+	if _, err := full.Block(ctx, "bob@example.com", "x"); !errors.Is(err, storage.ErrDiskFull) {
+		t.Errorf("Block on a full disk: %v, want ErrDiskFull", err)
+	}
+	if _, err := full.Unblock(ctx, "ann@example.com"); !errors.Is(err, storage.ErrDiskFull) {
+		t.Errorf("Unblock on a full disk: %v, want ErrDiskFull", err)
+	}
+	if res, err := full.Import(ctx, []string{"c@example.com"}, "x"); !errors.Is(err, storage.ErrDiskFull) || res.Added != 0 {
+		t.Errorf("Import on a full disk: %+v, %v; want ErrDiskFull and nothing added", res, err)
+	}
+	for _, r := range []string{"ann@example.com", "x@spam.test"} {
+		if v := mustCheck(t, full, r); !v.Blocked {
+			t.Errorf("%s allowed on a full disk", r)
+		}
+	}
+	if err := full.Close(); err != nil {
+		t.Fatalf("Close on a full disk: %v", err)
+	}
+
+	g = openGuard(t, dir)
+	if v := mustCheck(t, g, "ann@example.com"); !v.Blocked || v.Reason != "unsubscribed" {
+		t.Errorf("after the full disk: %+v", v)
+	}
+	mustBlock(t, g, "bob@example.com", "x")
 }
 
 func TestGuard_CloseIsIdempotent(t *testing.T) {

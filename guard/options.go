@@ -37,6 +37,7 @@ type options struct {
 	snapshotPath    string
 	inMemory        bool
 	syncWrites      bool
+	minFree         int64
 	rebuildInterval time.Duration
 }
 
@@ -52,6 +53,14 @@ func defaultOptions() options {
 		rebuildInterval: time.Minute,
 	}
 }
+
+// WithMinFreeDisk sets the free space the store keeps on its filesystem
+// (storage.Options.MinFreeBytes): while less is available, Block, Unblock
+// and Import fail with an error wrapping storage.ErrDiskFull and write
+// nothing, rather than let Badger fault on a full disk; Check goes on
+// answering. The default (0) is 64 MiB; negative disables the check. Only
+// for [Open]: a store given to [New] has its own setting.
+func WithMinFreeDisk(bytes int64) Option { return func(o *options) { o.minFree = bytes } }
 
 // WithRegion sets the default region (ISO 3166-1 alpha-2, e.g. "GB") used to
 // read national phone numbers. It decides only how input is read, not the

@@ -37,6 +37,9 @@ func (s *Store) AddDeadLetter(ctx context.Context, consumer string, r Record, re
 		return err
 	}
 	defer s.leave()
+	if err := s.roomToWrite(); err != nil {
+		return err
+	}
 	id, err := s.deadSeq.Next()
 	if err != nil {
 		return s.wrap("add dead letter", deadPrefix(consumer), err)
@@ -115,6 +118,9 @@ func (s *Store) RetryDeadLetters(ctx context.Context, consumer string) (int, err
 		return 0, err
 	}
 	defer s.leave()
+	if err := s.roomToWrite(); err != nil {
+		return 0, err
+	}
 	total := 0
 	for {
 		if err := s.stopped(ctx); err != nil {

@@ -123,6 +123,9 @@ func (s *Store) Put(ctx context.Context, e Entry) (added bool, seq uint64, err e
 		return false, 0, err
 	}
 	defer s.leave()
+	if err := s.roomToWrite(); err != nil {
+		return false, 0, err
+	}
 
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
@@ -188,6 +191,9 @@ func (s *Store) Delete(ctx context.Context, c normalize.Contact, source string) 
 		return false, err
 	}
 	defer s.leave()
+	if err := s.roomToWrite(); err != nil {
+		return false, err
+	}
 
 	s.wmu.Lock()
 	defer s.wmu.Unlock()

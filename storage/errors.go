@@ -26,6 +26,11 @@ var (
 	// ErrClosed is returned by every method called on (or still running
 	// when) a Store is closed.
 	ErrClosed = errors.New("storage: store closed")
+	// ErrDiskFull is returned by a write (Put, Delete, Import, SetOffset,
+	// PutMeta, AddDeadLetter, RetryDeadLetters) while the filesystem
+	// holding the store has less free space than Options.MinFreeBytes.
+	// Nothing was written; reads go on working.
+	ErrDiskFull = errors.New("storage: disk almost full")
 	// ErrInvalid is returned for arguments the store cannot hold: a contact
 	// with no kind or value, an empty or oversized consumer name or meta key.
 	ErrInvalid = errors.New("storage: invalid argument")

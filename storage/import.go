@@ -55,6 +55,9 @@ func (s *Store) Import(ctx context.Context, entries []Entry) (ImportResult, erro
 		if err := s.stopped(ctx); err != nil {
 			return res, err
 		}
+		if err := s.roomToWrite(); err != nil { // checked per step: a long import may fill the disk
+			return res, err
+		}
 		end := min(start+importChunk, len(entries))
 		if err := s.importChunk(entries[start:end], keys[start:end], &res); err != nil {
 			return res, err

@@ -201,6 +201,9 @@ func (s *Store) SetOffset(ctx context.Context, consumer string, seq uint64) erro
 		return err
 	}
 	defer s.leave()
+	if err := s.roomToWrite(); err != nil {
+		return err
+	}
 	if seq > s.lastSeq.Load() {
 		// The record may be committed but lastSeq not yet updated: ask the log.
 		last, err := s.readLastSeq()

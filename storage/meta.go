@@ -49,6 +49,9 @@ func (s *Store) PutMeta(ctx context.Context, key string, val []byte) error {
 		return err
 	}
 	defer s.leave()
+	if err := s.roomToWrite(); err != nil {
+		return err
+	}
 	k := metaKey(key)
 	v := append([]byte(nil), val...)
 	if err := s.update(func(txn *badger.Txn) error { return txn.Set(k, v) }); err != nil {

@@ -44,6 +44,16 @@ type Options struct {
 	// 7 days.
 	LogRetention time.Duration
 
+	// MinFreeBytes is the free space the store keeps on its filesystem:
+	// while less is available, every write fails with an error wrapping
+	// ErrDiskFull (and writes nothing) instead of going to Badger. Badger
+	// writes through memory-mapped files, and a page fault on a full
+	// filesystem kills the process with SIGBUS rather than returning an
+	// error; this check keeps the store's host process alive. The default
+	// value (0) is 64 MiB; a negative value disables the check, as does an
+	// in-memory store or a system where free space cannot be read.
+	MinFreeBytes int64
+
 	// Clock returns the current time; it stamps records and tombstones,
 	// fills a zero CreatedAt, and decides expiry on read. The default value
 	// (nil) is time.Now. Badger's own TTL always uses the real clock, so a
@@ -53,6 +63,7 @@ type Options struct {
 }
 
 const (
+	defaultMinFreeBytes = 64 << 20
 	defaultGCInterval   = 5 * time.Minute
 	defaultLogRetention = 7 * 24 * time.Hour
 )
@@ -60,6 +71,9 @@ const (
 func (o Options) withDefaults() Options {
 	if o.GCInterval == 0 {
 		o.GCInterval = defaultGCInterval
+	}
+	if o.MinFreeBytes == 0 {
+		o.MinFreeBytes = defaultMinFreeBytes
 	}
 	if o.LogRetention <= 0 {
 		o.LogRetention = defaultLogRetention

@@ -53,6 +53,7 @@ type Store struct {
 	clock   func() time.Time
 	folding bool
 	reten   time.Duration
+	minFree int64        // Options.MinFreeBytes; <= 0: no check
 	unlock  func() error // releases our own directory lock
 
 	logSeq  *badger.Sequence
@@ -138,6 +139,7 @@ func Open(dir string, opts Options) (s *Store, err error) {
 		folding: o.ProviderFolding,
 		reten:   o.LogRetention,
 		unlock:  unlock,
+		minFree: o.MinFreeBytes,
 		drained: make(chan struct{}, 1),
 		done:    make(chan struct{}),
 	}
@@ -410,6 +412,21 @@ func (s *Store) leave() {
 }
 
 func (s *Store) closedErr() error { return errorf(ErrClosed, "%s", s.where) }
+
+// roomToWrite returns an error wrapping ErrDiskFull when the store's
+// filesystem has less free space than Options.MinFreeBytes. It costs one
+// statfs call, small next to a write.
+func (s *Store) roomToWrite() error {
+	if s.minFree <= 0 || s.dir == "" {
+		return nil
+	}
+	free, ok := freeBytes(s.dir)
+	if !ok || free >= uint64(s.minFree) {
+		return nil
+	}
+	return errorf(ErrDiskFull, "%s: %d MiB free on its filesystem, below the %d MiB the store keeps free (Options.MinFreeBytes); nothing was written",
+		s.where, free>>20, s.minFree>>20)
+}
 
 // stopped returns a non-nil error when ctx is done or Close has begun; long
 // loops call it between steps.
