@@ -64,6 +64,12 @@
 // writing child process with SIGKILL at random moments and checks every
 // acknowledged write and its record.
 //
+// A full disk does not crash the process: every write first checks that
+// the filesystem keeps Options.MinFreeBytes (64 MiB by default) free and
+// otherwise fails with an error wrapping [ErrDiskFull], writing nothing.
+// (Badger writes through memory-mapped sparse files, where a full disk is a
+// SIGBUS, not an error.) Reads go on working.
+//
 // Expiry is Badger's TTL (second precision, real clock, so an expired
 // entry disappears on its own) and, on every read, a check of the exact
 // expiry against Options.Clock: an expired entry is never returned.
