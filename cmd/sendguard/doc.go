@@ -265,7 +265,8 @@
 //	SENDGUARD_OPENCX_URL     default https://api.open.cx
 //	SENDGUARD_OPENCX_RPM     requests per minute (default 100)
 //	SENDGUARD_OCAMBA_TOKEN   Ocamba Hood API token (emails and phones)
-//	SENDGUARD_OCAMBA_URL     default https://api.ocamba.com
+//	SENDGUARD_OCAMBA_URL     default https://api.ocamba.com (a trailing
+//	                         /v1/hood, as in Ocamba's docs, is dropped)
 //	SENDGUARD_OCAMBA_RPS     requests per second (default 10)
 //	SENDGUARD_OCAMBA_RPM     requests per minute (default 150)
 //

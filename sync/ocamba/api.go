@@ -15,7 +15,7 @@ import (
 )
 
 // BlockedContactsPath is the documented collection path.
-const BlockedContactsPath = "/v1/hood/blocked-contacts"
+const BlockedContactsPath = hoodPrefix + "/blocked-contacts"
 
 // id reads an id sent as a JSON string (documented) or number (tolerated).
 type id string

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,7 +33,9 @@ const windowSlack = 100 * time.Millisecond
 // every other field means its default.
 type Config struct {
 	// BaseURL is the API root (paths start with /v1/hood). The default
-	// value is [DefaultBaseURL].
+	// value is [DefaultBaseURL]. Ocamba's docs also name
+	// "https://api.ocamba.com/v1/hood" as the base: a trailing /v1/hood
+	// (and a trailing slash) is dropped, so both forms work.
 	BaseURL string
 	// Token is the API token, sent as "Authorization: Bearer <Token>". It
 	// is never logged nor put in an error. Required.
@@ -124,7 +127,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	var err error
 	c.call, err = vendorhttp.NewCaller(vendorhttp.CallerConfig{
-		Vendor: "ocamba", BaseURL: cfg.BaseURL, DefaultBaseURL: DefaultBaseURL, Token: cfg.Token,
+		Vendor: "ocamba", BaseURL: apiRoot(cfg.BaseURL), DefaultBaseURL: DefaultBaseURL, Token: cfg.Token,
 		HTTPClient: cfg.HTTPClient, Timeout: cfg.Timeout, MaxBody: cfg.MaxBodyBytes, Logger: cfg.Logger, Pacer: pc,
 	})
 	if err != nil {
@@ -132,6 +135,20 @@ func New(cfg Config) (*Client, error) {
 	}
 	c.call.OnAnswer = c.onAnswer
 	return c, nil
+}
+
+// hoodPrefix starts every path the client sends.
+const hoodPrefix = "/v1/hood"
+
+// apiRoot drops a trailing /v1/hood (and trailing slashes) from a base URL:
+// Ocamba's docs give the base both as https://api.ocamba.com (with full
+// paths /v1/hood/...) and as https://api.ocamba.com/v1/hood. A base that
+// is nothing but the prefix is left for [vendorhttp.NewCaller] to refuse.
+func apiRoot(base string) string {
+	if root, ok := strings.CutSuffix(strings.TrimRight(base, "/"), hoodPrefix); ok && root != "" {
+		return strings.TrimRight(root, "/")
+	}
+	return base
 }
 
 // RateLimit is what the last X-RateLimit-* headers said.

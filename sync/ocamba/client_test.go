@@ -59,6 +59,35 @@ func TestNew(t *testing.T) {
 	}
 }
 
+// TestNew_BaseURL: Ocamba's docs give the base both as
+// https://api.ocamba.com and as https://api.ocamba.com/v1/hood; either
+// form (with or without a trailing slash) reaches /v1/hood/blocked-contacts,
+// never /v1/hood/v1/hood/blocked-contacts.
+func TestNew_BaseURL(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := ocambatest.NewInMemoryServer(ocambatest.Options{})
+		defer srv.Close()
+		for _, base := range []string{srv.URL(), srv.URL() + "/", srv.URL() + "/v1/hood", srv.URL() + "/v1/hood/"} {
+			c, err := ocamba.New(ocamba.Config{BaseURL: base, Token: srv.Token(), HTTPClient: srv.Client()})
+			if err != nil {
+				t.Fatalf("%s: %v", base, err)
+			}
+			if _, err := c.ListBlockedContacts(t.Context(), ocamba.ListQuery{}); err != nil {
+				t.Fatalf("%s: %v", base, err)
+			}
+			reqs := srv.Requests()
+			if got := reqs[len(reqs)-1].Path; got != "/v1/hood/blocked-contacts" {
+				t.Fatalf("base %s: request to %s", base, got)
+			}
+		}
+	})
+	for _, base := range []string{"/v1/hood", "/v1/hood/"} {
+		if _, err := ocamba.New(ocamba.Config{BaseURL: base, Token: "t"}); err == nil {
+			t.Errorf("base %q accepted", base)
+		}
+	}
+}
+
 func TestClient_Create(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv, c := pair(t, ocambatest.Options{}, ocamba.Config{})
