@@ -301,6 +301,27 @@ func TestOcamba_Incremental(t *testing.T) {
 	})
 }
 
+// TestOcamba_ShortE164: E.164 sets no minimum length; short numbers the
+// normalizer takes (Niue, Tokelau, St Helena) are pushed to Ocamba, not
+// dead-lettered.
+func TestOcamba_ShortE164(t *testing.T) {
+	inBubble(t, func(t *testing.T, g *guard.Guard) {
+		v := startVendors(t, vendorConfig{inMemory: true})
+		defer v.close()
+		want := []string{"+2902222", "+6834002", "+6902123"}
+		for _, p := range want {
+			block(t, g, p)
+		}
+		e := newEngine(t, g, []blocksync.Remote{v.ocr})
+		if rr := syncOnce(t, e).Remotes[0]; rr.Pushed != 3 || rr.DeadLettered != 0 {
+			t.Fatalf("report %+v, want 3 pushed, none dead-lettered", rr)
+		}
+		if got := sorted(v.ocContacts()); !slices.Equal(got, want) {
+			t.Fatalf("ocamba lists %q, want %q", got, want)
+		}
+	})
+}
+
 func phoneN(i int) string { return fmt.Sprintf("+1202555%04d", i) }
 
 // TestOcamba_Masking: masked entries the engine pushed are known by id;

@@ -56,10 +56,11 @@ func IsMasked(contact string) bool {
 // email contact is not documented.
 const TypePhone = "mobile_phone_number"
 
-// ValidE164 reports whether s is a phone number in E.164 form as this
-// client sends it: '+', a first digit 1-9, and 8 to 15 digits in all.
+// ValidE164 reports whether s is a phone number in E.164 form: '+', a
+// first digit 1-9, and 2 to 15 digits in all (^\+[1-9][0-9]{1,14}$).
+// E.164 sets only the maximum; short numbers exist (Niue's +6834002).
 func ValidE164(s string) bool {
-	if len(s) < 9 || len(s) > 16 || s[0] != '+' || s[1] < '1' || s[1] > '9' {
+	if len(s) < 3 || len(s) > 16 || s[0] != '+' || s[1] < '1' || s[1] > '9' {
 		return false
 	}
 	for i := 2; i < len(s); i++ {

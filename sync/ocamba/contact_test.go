@@ -9,8 +9,9 @@ import (
 
 func TestValidContact(t *testing.T) {
 	valid := []string{"+38112345678", "+12025550123", "+447911123456", "+12345678", "+123456789012345",
+		"+6834002", "+6902123", "+2902222", "+1234567", "+12", // E.164 sets no minimum length
 		"ann@example.com", "Ann.Lee+tag@sub.example.co.uk", "o'brien@example.ie", "x@xn--bcher-kva.example"}
-	invalid := []string{"", "+1234567", "+1234567890123456", "+0123456789", "12025550123", "+1 202 555 0123",
+	invalid := []string{"", "+", "+1", "+1234567890123456", "+0123456789", "+02", "12025550123", "+1 202 555 0123",
 		"+1-202-555-0123", "++12025550123", "+1202555012a", "ann", "@example.com", "ann@", "ann@example",
 		"ann@@example.com", "a@b@example.com", "ann lee@example.com", ".ann@example.com", "ann.@example.com",
 		"an..n@example.com", "ann@-example.com", "ann@example.123", "Ann <ann@example.com>", "ännü@example.com",

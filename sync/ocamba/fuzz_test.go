@@ -1,6 +1,7 @@
 package ocamba_test
 
 import (
+	"regexp"
 	"testing"
 
 	"github.com/sendguard/sendguard/sync/ocamba"
@@ -32,6 +33,22 @@ func FuzzIsMasked(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		if ocamba.IsMasked(s) && ocamba.ValidContact(s) {
 			t.Fatalf("%q is both masked and a valid contact", s)
+		}
+	})
+}
+
+// e164 is the E.164 rule as a regular expression: ValidE164 must agree.
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
+
+// FuzzValidE164: ValidE164 (written without regexp) agrees with
+// ^\+[1-9][0-9]{1,14}$.
+func FuzzValidE164(f *testing.F) {
+	for _, s := range []string{"+6834002", "+12", "+1", "+123456789012345", "+1234567890123456", "+0123", "+1 2", "+12\n", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := ocamba.ValidE164(s), e164.MatchString(s); got != want {
+			t.Fatalf("ValidE164(%q) = %v, want %v", s, got, want)
 		}
 	})
 }
