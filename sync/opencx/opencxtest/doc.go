@@ -35,6 +35,11 @@
 //   - Rate: 100 requests in any 60 s window by default; beyond, 429 with an
 //     ErrorDto (and Retry-After only if [Options.RetryAfter]).
 //
+// The fake checks emails (the documented pattern, read by hand: its
+// lookaheads are beyond Go's regexp) and domains with its own code, not
+// package opencx's, so that a mistake in the client is not mirrored by the
+// fake.
+//
 // # Recording, limits and faults
 //
 // A [Server] embeds the shared fake machinery, whose methods it promotes:

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/sendguard/sendguard/internal/vendorfake"
-	"github.com/sendguard/sendguard/sync/opencx"
 )
 
 // Types shared with the Ocamba fake; see their documentation.
@@ -48,6 +47,14 @@ const (
 
 // DefaultToken is the token a fake accepts when [Options.Token] is empty.
 const DefaultToken = "test-token"
+
+// What OpenCX documents, written here rather than taken from package
+// opencx, so that a mistake there is not mirrored by the fake.
+const (
+	contactsPath        = "/blocklist/contacts"
+	domainsPath         = "/blocklist/domains"
+	documentedPerMinute = 100 // standard endpoints
+)
 
 // Duplicates says what the fake does with a block of an email that is
 // already blocked: OpenCX does not document it.
@@ -165,10 +172,10 @@ func start(opts Options, inMemory bool) *Server {
 		opts.Clock = time.Now
 	}
 	if opts.RequestsPerMinute == 0 {
-		opts.RequestsPerMinute = opencx.DefaultRequestsPerMinute
+		opts.RequestsPerMinute = documentedPerMinute
 	}
 	if opts.PageSizeParam == "" {
-		opts.PageSizeParam = opencx.DefaultPageSizeParam
+		opts.PageSizeParam = "limit"
 	}
 	if opts.DefaultPageSize <= 0 {
 		opts.DefaultPageSize = 20
@@ -279,9 +286,9 @@ func errorResponse(status int, _ string) vendorfake.Response {
 
 func schemaViolation(r *vendorfake.Request) []byte {
 	switch r.Path {
-	case opencx.ContactsPath:
+	case contactsPath:
 		return []byte(`{"data":{"email":"x@example.com"},"total":"many","page":1}`)
-	case opencx.DomainsPath:
+	case domainsPath:
 		return []byte(`{"blocked":"all","summary":null}`)
 	}
 	return []byte(`{"unexpected":true}`)
@@ -300,11 +307,11 @@ func (s *Server) handle(r *vendorfake.Request) vendorfake.Response {
 	var scope string
 	var h func(*vendorfake.Request) vendorfake.Response
 	switch {
-	case r.Path == opencx.ContactsPath && r.Method == http.MethodGet:
+	case r.Path == contactsPath && r.Method == http.MethodGet:
 		scope, h = "blocklist:read", s.list
-	case r.Path == opencx.ContactsPath && r.Method == http.MethodPost:
+	case r.Path == contactsPath && r.Method == http.MethodPost:
 		scope, h = "blocklist:write", s.blockContact
-	case r.Path == opencx.DomainsPath && r.Method == http.MethodPost:
+	case r.Path == domainsPath && r.Method == http.MethodPost:
 		scope, h = "blocklist:write", s.blockDomains
 	default:
 		return errorDto(http.StatusNotFound, fmt.Sprintf("Route %s:%s not found", r.Method, r.Path))
@@ -357,8 +364,8 @@ func (s *Server) blockContact(r *vendorfake.Request) vendorfake.Response {
 		return *bad
 	case !present:
 		return errorDto(http.StatusBadRequest, "body must have required property 'email'")
-	case !opencx.ValidEmail(email):
-		return errorDto(http.StatusBadRequest, `body/email must match pattern "`+opencx.EmailPattern+`"`)
+	case !validEmail(email):
+		return errorDto(http.StatusBadRequest, `body/email must match pattern "`+emailPattern+`"`)
 	}
 	reason, _, bad := stringField(m, "reason")
 	if bad != nil {
@@ -403,7 +410,7 @@ func (s *Server) blockDomains(r *vendorfake.Request) vendorfake.Response {
 		if d == "" {
 			continue
 		}
-		if !opencx.ValidDomain(d) {
+		if !validDomain(d) {
 			return errorDto(http.StatusBadRequest, "Invalid domain: "+d)
 		}
 		names = append(names, d)
