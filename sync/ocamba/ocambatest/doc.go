@@ -20,7 +20,8 @@
 //     {"code":401,"title":"Unauthorized.",...} (the body is undocumented).
 //   - POST /v1/hood/blocked-contacts: Content-Type application/json (else
 //     400 "The request is not valid."), a JSON object whose "contact" is an
-//     E.164 phone number or an email address and whose optional
+//     E.164 phone number (^\+[1-9][0-9]{1,14}$) or an email address (a
+//     simple check: Ocamba documents no rule) and whose optional
 //     "description" is a string (else 400 with the documented body
 //     {"code":400,"title":"Bad request.","message":"The request body is not valid.","trace_id":"<uuid>"}).
 //     201 with id, company_id, creator_id, the contact masked, type and
@@ -32,8 +33,10 @@
 //     update_time ("-" descending; ties by id), the documented filters
 //     <field>=[op:]value on id, creator_id, type, create_time and
 //     update_time with the operators eq, neq, gt, gte, lt, lte, in, nin, is,
-//     isn, r, rf, rl and rr, q on description, and fields. Answer
-//     {"total":n,"items":[...]}.
+//     isn, r, rf, rl and rr, q on description, and fields. Times in
+//     filters are read strictly: "YYYY-MM-DD HH:MM:SS" or "YYYY-MM-DD",
+//     GMT; anything else (RFC 3339 included) gets 400 "The request is not
+//     valid.". Answer {"total":n,"items":[...]}.
 //   - GET /v1/hood/blocked-contacts/{id}: {"total":1,"items":[...]} or 404.
 //   - Masking ([Options.Masking]): by default reads show the real contact
 //     only with read_gdpr_fields=true; a masked item has contact "* * * * *
@@ -46,6 +49,9 @@
 //     X-RateLimit-Remaining and X-RateLimit-Reset (seconds) for the most
 //     constraining window. More than [Options.MaxInFlight] requests at once
 //     (default 2) get 429 with "Retry-After: -1".
+//
+// The fake checks contacts and parses times with its own code, not package
+// ocamba's, so that a mistake in the client is not mirrored by the fake.
 //
 // # Recording, limits and faults
 //

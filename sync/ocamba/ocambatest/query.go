@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/sendguard/sendguard/internal/vendorfake"
-	"github.com/sendguard/sendguard/sync/ocamba"
 )
 
 // filterValue returns the value of a documented filterable field of e.
@@ -21,9 +20,9 @@ func filterValue(field string, e Entry) string {
 	case "type":
 		return e.Type
 	case "create_time":
-		return ocamba.FormatTime(e.CreateTime)
+		return formatTime(e.CreateTime)
 	}
-	return ocamba.FormatTime(e.UpdateTime) // "update_time"
+	return formatTime(e.UpdateTime) // "update_time"
 }
 
 // compareValues compares two filter values of field: times as times, ids
@@ -31,9 +30,9 @@ func filterValue(field string, e Entry) string {
 func compareValues(field, a, b string) (int, bool) {
 	switch field {
 	case "create_time", "update_time":
-		ta, err1 := ocamba.ParseTime(a)
-		tb, err2 := ocamba.ParseTime(b)
-		return ta.Compare(tb), err1 == nil && err2 == nil
+		ta, ok1 := parseFilterTime(a)
+		tb, ok2 := parseFilterTime(b)
+		return ta.Compare(tb), ok1 && ok2
 	case "id", "creator_id":
 		na, err1 := strconv.Atoi(a)
 		nb, err2 := strconv.Atoi(b)

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/sendguard/sendguard/internal/vendorfake"
-	"github.com/sendguard/sendguard/sync/ocamba"
 )
 
 // Types shared with the OpenCX fake; see their documentation.
@@ -171,10 +170,10 @@ func start(opts Options, inMemory bool) *Server {
 		opts.Clock = time.Now
 	}
 	if opts.RequestsPerSecond == 0 {
-		opts.RequestsPerSecond = ocamba.DefaultRequestsPerSecond
+		opts.RequestsPerSecond = documentedPerSecond
 	}
 	if opts.RequestsPerMinute == 0 {
-		opts.RequestsPerMinute = ocamba.DefaultRequestsPerMinute
+		opts.RequestsPerMinute = documentedPerMinute
 	}
 	if opts.MaxInFlight == 0 {
 		opts.MaxInFlight = 2
@@ -262,7 +261,7 @@ func (s *Server) fill(e Entry) Entry {
 		e.CreatorID = s.opts.CreatorID
 	}
 	if e.Type == "" {
-		e.Type = ocamba.TypePhone
+		e.Type = typePhone
 		if strings.Contains(e.Contact, "@") {
 			e.Type = s.opts.EmailType
 		}
@@ -343,13 +342,13 @@ func (s *Server) unauthorized() vendorfake.Response {
 
 func (s *Server) handle(r *vendorfake.Request) vendorfake.Response {
 	switch {
-	case r.Path == ocamba.BlockedContactsPath && r.Method == http.MethodPost:
+	case r.Path == blockedContactsPath && r.Method == http.MethodPost:
 		return s.create(r)
-	case r.Path == ocamba.BlockedContactsPath && r.Method == http.MethodGet:
+	case r.Path == blockedContactsPath && r.Method == http.MethodGet:
 		return s.list(r)
-	case strings.HasPrefix(r.Path, ocamba.BlockedContactsPath+"/") && r.Method == http.MethodGet:
-		return s.get(r, strings.TrimPrefix(r.Path, ocamba.BlockedContactsPath+"/"))
-	case r.Path == ocamba.BlockedContactsPath || strings.HasPrefix(r.Path, ocamba.BlockedContactsPath+"/"):
+	case strings.HasPrefix(r.Path, blockedContactsPath+"/") && r.Method == http.MethodGet:
+		return s.get(r, strings.TrimPrefix(r.Path, blockedContactsPath+"/"))
+	case r.Path == blockedContactsPath || strings.HasPrefix(r.Path, blockedContactsPath+"/"):
 		return s.errorJSON(http.StatusMethodNotAllowed, "Method not allowed.", "")
 	}
 	return s.errorJSON(http.StatusNotFound, "Not found.", "")
@@ -364,7 +363,7 @@ func (s *Server) create(r *vendorfake.Request) vendorfake.Response {
 		return s.badRequest("The request body is not valid.")
 	}
 	var contact, description string
-	if json.Unmarshal(body["contact"], &contact) != nil || !ocamba.ValidContact(contact) {
+	if json.Unmarshal(body["contact"], &contact) != nil || !validContact(contact) {
 		return s.badRequest("The request body is not valid.")
 	}
 	if raw, ok := body["description"]; ok && json.Unmarshal(raw, &description) != nil {
@@ -391,7 +390,7 @@ func (s *Server) create(r *vendorfake.Request) vendorfake.Response {
 	s.mu.Unlock()
 	b, _ := json.Marshal(map[string]string{
 		"id": e.ID, "company_id": e.CompanyID, "creator_id": e.CreatorID,
-		"contact": ocamba.MaskedContact, "type": e.Type, "description": e.Description,
+		"contact": maskedContact, "type": e.Type, "description": e.Description,
 	})
 	return vendorfake.Response{Status: http.StatusCreated, Body: b}
 }
@@ -401,11 +400,11 @@ func (s *Server) item(e Entry, gdpr bool, fields []string) map[string]any {
 	masked := e.Masked || s.opts.Masking == MaskAlways || s.opts.Masking == MaskUnlessGDPR && !gdpr
 	m := map[string]any{
 		"id": e.ID, "company_id": e.CompanyID, "description": e.Description,
-		"create_time": ocamba.FormatTime(e.CreateTime), "update_time": ocamba.FormatTime(e.UpdateTime),
+		"create_time": formatTime(e.CreateTime), "update_time": formatTime(e.UpdateTime),
 	}
 	if masked {
 		// as the documented masked example: no type, no creator
-		m["contact"] = ocamba.MaskedContact
+		m["contact"] = maskedContact
 	} else {
 		m["contact"], m["type"], m["creator_id"] = e.Contact, e.Type, e.CreatorID
 		m["creator"] = map[string]any{"id": e.CreatorID, "name": "John Doe", "status": "active", "company_id": e.CompanyID}

@@ -52,6 +52,10 @@ func TestServer_CreateValidation(t *testing.T) {
 			{ct, `{}`, "The request body is not valid."},
 			{ct, `{"contact":12345678}`, "The request body is not valid."},
 			{ct, `{"contact":"0038112345678"}`, "The request body is not valid."},
+			{ct, `{"contact":"+1"}`, "The request body is not valid."},
+			{ct, `{"contact":"+1234567890123456"}`, "The request body is not valid."},
+			{ct, `{"contact":"* * * * * * * * * *"}`, "The request body is not valid."},
+			{ct, `{"contact":"ann@example"}`, "The request body is not valid."},
 			{ct, `{"contact":"+38112345678","description":5}`, "The request body is not valid."},
 		}
 		for _, c := range bad {
@@ -140,6 +144,33 @@ func TestServer_ListQuery(t *testing.T) {
 		for _, q := range []string{"page=0", "page=x,5", "page=1,0", "page=1,-2", "sort=contact", "create_time=rl:yesterday", "id=r:5"} {
 			if a := call(t, srv, "GET", "/v1/hood/blocked-contacts?"+q, "", ""); a.status != 400 || !strings.Contains(a.body, `"message":"The request is not valid."`) {
 				t.Fatalf("?%s: %d %s", q, a.status, a.body)
+			}
+		}
+	})
+}
+
+// TestServer_FilterTimes: filter times are read strictly, as documented
+// ("YYYY-MM-DD HH:MM:SS" or a bare date, GMT); anything else, RFC 3339
+// included, gets the documented 400.
+func TestServer_FilterTimes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := ocambatest.NewInMemoryServer(ocambatest.Options{RequestsPerSecond: -1, RequestsPerMinute: -1})
+		defer srv.Close()
+		srv.Seed(ocambatest.Entry{Contact: "+12025550100", CreateTime: time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC)})
+		for _, q := range []string{"create_time=rl:2024-01-01", "create_time=rl:2024-01-01%2012:00:00",
+			"update_time=rr:2024-01-01%2012:00:00", "create_time=rf:2024-01-01,2024-01-02"} {
+			if a := call(t, srv, "GET", "/v1/hood/blocked-contacts?"+q, "", ""); a.status != 200 || !strings.Contains(a.body, `"total":1`) {
+				t.Errorf("?%s: %d %s", q, a.status, a.body)
+			}
+		}
+		for _, q := range []string{"create_time=rl:2024-01-01T00:00:00Z", "create_time=rl:2024-01-01T00:00:00%2B02:00",
+			"update_time=gt:2024-01-01T12:00:00.5Z", "create_time=rl:%202024-01-01", "create_time=rl:2024-01-01%2012:00",
+			"create_time=rf:2024-01-01,2024-01-02T00:00:00Z"} {
+			a := call(t, srv, "GET", "/v1/hood/blocked-contacts?"+q, "", "")
+			var e map[string]any
+			if a.status != 400 || json.Unmarshal([]byte(a.body), &e) != nil || len(e) != 4 || e["code"] != 400.0 ||
+				e["title"] != "Bad request." || e["message"] != "The request is not valid." || !uuid.MatchString(fmt.Sprint(e["trace_id"])) {
+				t.Errorf("?%s: %d %s, want the documented 400", q, a.status, a.body)
 			}
 		}
 	})
