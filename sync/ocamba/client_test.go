@@ -270,6 +270,19 @@ func TestClient_Masking(t *testing.T) {
 			t.Fatalf("MaskAlways: %+v %v", p, err)
 		}
 
+		// As Ocamba's examples show: a list without read_gdpr_fields has
+		// real values, a get-by-id without it does not.
+		srv4 := ocambatest.NewInMemoryServer(ocambatest.Options{Masking: ocambatest.MaskGetUnlessGDPR})
+		defer srv4.Close()
+		ids4 := srv4.Seed(ocambatest.Entry{Contact: "+12025550100"})
+		c4, _ := ocamba.New(ocamba.Config{BaseURL: srv4.URL(), Token: srv4.Token(), HTTPClient: srv4.Client(), ReadGDPRFields: ptr(false)})
+		if p, err := c4.ListBlockedContacts(t.Context(), ocamba.ListQuery{}); err != nil || p.Items[0].Masked() || p.Items[0].Contact != "+12025550100" {
+			t.Fatalf("MaskGetUnlessGDPR list: %+v %v", p, err)
+		}
+		if got, err := c4.GetBlockedContact(t.Context(), ids4[0]); err != nil || !got.Masked() {
+			t.Fatalf("MaskGetUnlessGDPR get: %+v %v", got, err)
+		}
+
 		got, err := c.GetBlockedContact(t.Context(), ids[0])
 		if err != nil || got.Contact != "+12025550100" || got.ID != ids[0] {
 			t.Fatalf("get: %+v %v", got, err)

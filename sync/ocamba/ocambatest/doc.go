@@ -38,10 +38,12 @@
 //     GMT; anything else (RFC 3339 included) gets 400 "The request is not
 //     valid.". Answer {"total":n,"items":[...]}.
 //   - GET /v1/hood/blocked-contacts/{id}: {"total":1,"items":[...]} or 404.
-//   - Masking ([Options.Masking]): by default reads show the real contact
-//     only with read_gdpr_fields=true; a masked item has contact "* * * * *
-//   - * * * *" and no type or creator, like the documented example.
-//     Seeded entries with [Entry.Masked] are always masked.
+//   - Masking ([Options.Masking]): by default reads, the list included,
+//     show the real contact only with read_gdpr_fields=true (stricter than
+//     the documented list example; [MaskGetUnlessGDPR] follows it). A
+//     masked item has no type or creator, and its contact is
+//     "* * * * * * * * * *", like the documented example. Seeded entries
+//     with [Entry.Masked] are always masked.
 //   - Rate: at most 10 requests in any 1 s and 150 in any 60 s by default
 //     (sliding windows: stricter than Ocamba's fixed ones, which
 //     [Options.RateMode] can select); beyond, 429 with Retry-After in

@@ -49,18 +49,29 @@ const DefaultToken = "test-token"
 
 // Masking says when the fake hides contacts in reads (list and get). The
 // create answer is always masked, as documented.
+//
+// Ocamba documents read_gdpr_fields for get-by-id (masked unless
+// read_gdpr_fields=true), while its list example shows real values without
+// it; whether the list honours read_gdpr_fields is not confirmed. The
+// default, [MaskUnlessGDPR], departs from the list example on purpose: it
+// masks the list too unless asked, which forces a client to ask for real
+// values. [MaskGetUnlessGDPR] reproduces the documented examples.
 type Masking int
 
 const (
-	// MaskUnlessGDPR shows real values only to reads with
+	// MaskUnlessGDPR shows real values only to reads, list or get, with
 	// read_gdpr_fields=true (the default; documented for get-by-id, taken
 	// for the list too).
 	MaskUnlessGDPR Masking = iota
 	// MaskAlways hides every contact, as for a token without the right to
 	// read personal data.
 	MaskAlways
-	// MaskNever shows real values, as the documented list example does.
+	// MaskNever shows real values in every read, get-by-id included.
 	MaskNever
+	// MaskGetUnlessGDPR is what the documented examples show: the list
+	// shows real values whether or not read_gdpr_fields is asked, and
+	// get-by-id hides them unless read_gdpr_fields=true.
+	MaskGetUnlessGDPR
 )
 
 // Duplicates says what the fake does with a create of a contact already
@@ -104,7 +115,8 @@ type Options struct {
 	// MaxPageSize caps M silently. The default value is 100
 	// (undocumented).
 	MaxPageSize int
-	// Masking of contacts in reads. The default is [MaskUnlessGDPR].
+	// Masking of contacts in reads. The default is [MaskUnlessGDPR], which
+	// masks the list too unless read_gdpr_fields=true (see [Masking]).
 	Masking Masking
 	// Duplicates is the answer to creating a contact already blocked. The
 	// default is [AddRow].
@@ -395,9 +407,24 @@ func (s *Server) create(r *vendorfake.Request) vendorfake.Response {
 	return vendorfake.Response{Status: http.StatusCreated, Body: b}
 }
 
+// masked reports whether a read shows e masked; list tells a list from a
+// get-by-id.
+func (s *Server) masked(e Entry, gdpr, list bool) bool {
+	switch {
+	case e.Masked:
+		return true
+	case s.opts.Masking == MaskAlways:
+		return true
+	case s.opts.Masking == MaskNever:
+		return false
+	case s.opts.Masking == MaskGetUnlessGDPR && list:
+		return false
+	}
+	return !gdpr
+}
+
 // item renders an entry for a read.
-func (s *Server) item(e Entry, gdpr bool, fields []string) map[string]any {
-	masked := e.Masked || s.opts.Masking == MaskAlways || s.opts.Masking == MaskUnlessGDPR && !gdpr
+func (s *Server) item(e Entry, masked bool, fields []string) map[string]any {
 	m := map[string]any{
 		"id": e.ID, "company_id": e.CompanyID, "description": e.Description,
 		"create_time": formatTime(e.CreateTime), "update_time": formatTime(e.UpdateTime),
@@ -444,7 +471,7 @@ func (s *Server) get(r *vendorfake.Request, id string) vendorfake.Response {
 	if i < 0 {
 		return s.errorJSON(http.StatusNotFound, "Not found.", "")
 	}
-	return s.listBody([]map[string]any{s.item(e, gdpr(r), fields(r))}, 1)
+	return s.listBody([]map[string]any{s.item(e, s.masked(e, gdpr(r), false), fields(r))}, 1)
 }
 
 func (s *Server) list(r *vendorfake.Request) vendorfake.Response {
@@ -465,7 +492,7 @@ func (s *Server) list(r *vendorfake.Request) vendorfake.Response {
 	from := min((page-1)*size, len(all))
 	items := []map[string]any{}
 	for _, e := range all[from:min(from+size, len(all))] {
-		items = append(items, s.item(e, gdpr(r), fields(r)))
+		items = append(items, s.item(e, s.masked(e, gdpr(r), true), fields(r)))
 	}
 	return s.listBody(items, len(all))
 }

@@ -206,6 +206,44 @@ func TestServer_MaskingAndFields(t *testing.T) {
 	})
 }
 
+// TestServer_MaskGetUnlessGDPR: the documented examples: the list shows
+// real values without read_gdpr_fields; get-by-id masks them unless
+// read_gdpr_fields=true.
+func TestServer_MaskGetUnlessGDPR(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := ocambatest.NewInMemoryServer(ocambatest.Options{Masking: ocambatest.MaskGetUnlessGDPR})
+		defer srv.Close()
+		ids := srv.Seed(ocambatest.Entry{Contact: "+12025550100"}, ocambatest.Entry{Contact: "+12025550101", Masked: true})
+		const masked = `"contact":"* * * * * * * * * *"`
+		for _, q := range []string{"", "?read_gdpr_fields=true", "?read_gdpr_fields=false"} {
+			a := call(t, srv, "GET", "/v1/hood/blocked-contacts"+q, "", "")
+			if a.status != 200 || !strings.Contains(a.body, `"contact":"+12025550100"`) || !strings.Contains(a.body, `"type":"mobile_phone_number"`) ||
+				strings.Count(a.body, masked) != 1 {
+				t.Errorf("list%s: %d %s, want the real value (and the undecryptable entry masked)", q, a.status, a.body)
+			}
+		}
+		for _, q := range []string{"", "?read_gdpr_fields=false"} {
+			a := call(t, srv, "GET", "/v1/hood/blocked-contacts/"+ids[0]+q, "", "")
+			if a.status != 200 || !strings.Contains(a.body, masked) || strings.Contains(a.body, `"type"`) {
+				t.Errorf("get%s: %d %s, want masked", q, a.status, a.body)
+			}
+		}
+		if a := call(t, srv, "GET", "/v1/hood/blocked-contacts/"+ids[0]+"?read_gdpr_fields=true", "", ""); !strings.Contains(a.body, `"contact":"+12025550100"`) {
+			t.Errorf("get with read_gdpr_fields=true: %s", a.body)
+		}
+		if a := call(t, srv, "GET", "/v1/hood/blocked-contacts/"+ids[1]+"?read_gdpr_fields=true", "", ""); !strings.Contains(a.body, masked) {
+			t.Errorf("undecryptable entry: %s", a.body)
+		}
+		// MaskNever, by contrast, shows get-by-id unmasked too.
+		never := ocambatest.NewInMemoryServer(ocambatest.Options{Masking: ocambatest.MaskNever})
+		defer never.Close()
+		nid := never.Seed(ocambatest.Entry{Contact: "+12025550100"})
+		if a := call(t, never, "GET", "/v1/hood/blocked-contacts/"+nid[0], "", ""); !strings.Contains(a.body, `"contact":"+12025550100"`) {
+			t.Errorf("MaskNever get: %s", a.body)
+		}
+	})
+}
+
 func TestServer_RateHeaders(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := ocambatest.NewInMemoryServer(ocambatest.Options{})
