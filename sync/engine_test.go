@@ -431,6 +431,27 @@ func TestEngine_PullFailures(t *testing.T) {
 		if n := r.pullCount() - before; n != 3 {
 			t.Fatalf("%d attempts at a broken page, want 3 (WithPermanentRetries default 2)", n)
 		}
+
+		// A 4xx other than 408 and 429 ends the pull at once; 408 and 429
+		// are retried (two failures, then the three pages).
+		for _, c := range []struct {
+			status, attempts int
+			class            blocksync.ErrorClass
+		}{{400, 1, blocksync.Permanent}, {404, 1, blocksync.Permanent}, {422, 1, blocksync.Permanent},
+			{408, 5, blocksync.Temporary}, {429, 5, blocksync.Temporary}} {
+			fails := 0
+			r.pullErr = func(page int) error {
+				if fails++; fails <= 2 {
+					return &blocksync.RemoteError{Class: c.class, Status: c.status}
+				}
+				return nil
+			}
+			before := r.pullCount()
+			rep, _ := e.SyncOnce(t.Context())
+			if n := r.pullCount() - before; n != c.attempts || (c.attempts == 1) != (rep.Remotes[0].Err != nil) {
+				t.Fatalf("%d: %d attempts (%+v), want %d", c.status, n, rep.Remotes[0], c.attempts)
+			}
+		}
 	})
 }
 

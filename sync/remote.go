@@ -136,7 +136,9 @@ const (
 	Temporary ErrorClass = iota
 	// Permanent failures (400 and other 4xx, a value the remote refuses,
 	// an answer that breaks the documented schema) are not retried: a
-	// pushed record goes to the dead letters with the remote's message.
+	// pushed record goes to the dead letters with the remote's message,
+	// and a pull stops until the next pass (after [WithPermanentRetries]
+	// more tries for a page whose answer broke the schema).
 	Permanent
 	// Unauthorized failures (401, 403) are configuration errors: a bad
 	// token or a missing scope. They stop the remote's pass, leave every

@@ -376,6 +376,48 @@ func TestVendors_Unauthorized(t *testing.T) {
 	})
 }
 
+// TestVendors_Pull400: a list request answered 400 is sent once per pass
+// (the vendors say not to retry a 400); the error is reported, and the
+// next pass asks again.
+func TestVendors_Pull400(t *testing.T) {
+	inBubble(t, func(t *testing.T, g *guard.Guard) {
+		v := startVendors(t, vendorConfig{inMemory: true})
+		defer v.close()
+		bad := opencxtest.Faults{Method: "GET", ServerError: opencxtest.Fault{Prob: 1}, ServerErrorStatus: http.StatusBadRequest}
+		v.cx.SetFaults(bad)
+		v.oc.SetFaults(bad)
+		e := newEngine(t, g, v.remotes())
+		for pass := 1; pass <= 2; pass++ {
+			rep, err := e.SyncOnce(t.Context())
+			if err == nil {
+				t.Fatalf("pass %d: no error", pass)
+			}
+			for _, rr := range rep.Remotes {
+				if rr.Err == nil || !strings.Contains(rr.Err.Error(), "400") || rr.Retries != 0 {
+					t.Errorf("pass %d: report %+v, want a 400 error and no retries", pass, rr)
+				}
+			}
+			for name, reqs := range map[string][]opencxtest.Request{"opencx": v.cx.Requests(), "ocamba": v.oc.Requests()} {
+				gets := 0
+				for _, r := range reqs {
+					if r.Method == "GET" {
+						gets++
+						if r.Status != http.StatusBadRequest {
+							t.Errorf("%s: GET answered %d", name, r.Status)
+						}
+					}
+				}
+				if gets != pass {
+					t.Errorf("%s: %d list requests after %d passes, want one a pass", name, gets, pass)
+				}
+				if s := remoteStats(t, e, name); !strings.Contains(s.LastError, "400") {
+					t.Errorf("%s: last error %q", name, s.LastError)
+				}
+			}
+		}
+	})
+}
+
 // TestRun_VendorLatency: under Run, a local block reaches OpenCX within a
 // second.
 func TestRun_VendorLatency(t *testing.T) {

@@ -322,6 +322,8 @@ func (s *Server) badRequest(message string) vendorfake.Response {
 func (s *Server) errorResponse(status int, traceID string) vendorfake.Response {
 	title := http.StatusText(status) + "."
 	switch status {
+	case http.StatusBadRequest:
+		title = "Bad request." // documented
 	case http.StatusInternalServerError:
 		title = "Internal server error."
 	case http.StatusTooManyRequests:
