@@ -68,7 +68,7 @@ func TestNew(t *testing.T) {
 
 func TestClient_BlockContact(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		srv, c := pair(t, opencxtest.Options{}, opencx.Config{})
+		srv, c := pair(t, opencxtest.Options{Duplicates: opencxtest.KeepOne}, opencx.Config{})
 		if err := c.BlockContact(t.Context(), "Ann.Lee@Example.com", "opt-out"); err != nil {
 			t.Fatal(err)
 		}

@@ -24,7 +24,8 @@
 //     415), the body an object with a string "email" matching the documented
 //     pattern and an optional string "reason" (else 400 with an ErrorDto).
 //     200 with an empty body. A duplicate (same email, any case) is handled
-//     as [Options.Duplicates] says: by default 200, one entry kept.
+//     as [Options.Duplicates] says: by default 200 and a second entry (the
+//     conservative reading: OpenCX does not document it).
 //   - POST /blocklist/domains: "domains" is a comma-separated string
 //     (required, non-empty); each must be a plain host name (else 400).
 //     Already blocked domains are listed in "skipped".

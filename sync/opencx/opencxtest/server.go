@@ -61,12 +61,14 @@ const (
 type Duplicates int
 
 const (
-	// KeepOne answers 200 and keeps the existing entry (the default).
-	KeepOne Duplicates = iota
+	// AddRow answers 200 and stores a second entry (the default: the
+	// conservative reading, since it costs a client the most, as in the
+	// Ocamba fake).
+	AddRow Duplicates = iota
+	// KeepOne answers 200 and keeps the existing entry.
+	KeepOne
 	// Conflict answers 409 with an ErrorDto.
 	Conflict
-	// AddRow stores a second entry.
-	AddRow
 )
 
 // Order is the order of the list: OpenCX does not document it.
@@ -119,7 +121,7 @@ type Options struct {
 	// Order of the list. The default is [NewestFirst].
 	Order Order
 	// Duplicates is the answer to blocking an email that is already
-	// blocked (compared case-insensitively). The default is [KeepOne].
+	// blocked (compared case-insensitively). The default is [AddRow].
 	Duplicates Duplicates
 	// Seed seeds the generator of ids and trace ids.
 	Seed uint64

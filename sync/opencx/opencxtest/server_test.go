@@ -173,17 +173,33 @@ func TestServer_ListShape(t *testing.T) {
 	})
 }
 
-func TestServer_DuplicatesAddRow(t *testing.T) {
+// TestServer_Duplicates: by default (OpenCX does not document it) a
+// duplicate block gets 200 and a second entry, the reading that costs a
+// client the most; KeepOne and Conflict are available.
+func TestServer_Duplicates(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		srv := opencxtest.NewInMemoryServer(opencxtest.Options{Duplicates: opencxtest.AddRow})
-		defer srv.Close()
-		for range 3 {
-			if a := call(t, srv, "POST", "/blocklist/contacts", "application/json", `{"email":"d@example.com"}`); a.status != 200 {
-				t.Fatal(a)
+		for _, c := range []struct {
+			name   string
+			opts   opencxtest.Options
+			status int
+			rows   int
+		}{
+			{"default", opencxtest.Options{}, 200, 3},
+			{"AddRow", opencxtest.Options{Duplicates: opencxtest.AddRow}, 200, 3},
+			{"KeepOne", opencxtest.Options{Duplicates: opencxtest.KeepOne}, 200, 1},
+			{"Conflict", opencxtest.Options{Duplicates: opencxtest.Conflict}, 409, 1},
+		} {
+			srv := opencxtest.NewInMemoryServer(c.opts)
+			for i, email := range []string{"d@example.com", "D@Example.com", "d@example.com"} {
+				a := call(t, srv, "POST", "/blocklist/contacts", "application/json", `{"email":"`+email+`"}`)
+				if want := map[bool]int{true: 200, false: c.status}[i == 0]; a.status != want {
+					t.Errorf("%s: block %d: %d %s, want %d", c.name, i+1, a.status, a.body, want)
+				}
 			}
-		}
-		if len(srv.Contacts()) != 3 || srv.Duplicates() != 2 {
-			t.Fatalf("%d rows, %d duplicates", len(srv.Contacts()), srv.Duplicates())
+			if len(srv.Contacts()) != c.rows || srv.Duplicates() != 2 {
+				t.Errorf("%s: %d rows, %d duplicates; want %d rows, 2 duplicates", c.name, len(srv.Contacts()), srv.Duplicates(), c.rows)
+			}
+			srv.Close()
 		}
 	})
 }
