@@ -21,6 +21,10 @@ type Counts struct {
 	// pushed block expired).
 	SkippedUnblocked int
 	// Invalid is the number of remote entries whose value is not a contact.
+	// This is intended even for values a vendor documents, such as
+	// Ocamba's example "+1234567890" (not a possible US number): the guard
+	// refuses invalid input, so such a value can never be a recipient and
+	// there is nothing to block.
 	Invalid int
 	// DeadLettered is the number of records moved to the dead letters: the
 	// remote refused them for good, or does not accept the value.

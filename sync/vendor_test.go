@@ -322,6 +322,24 @@ func TestOcamba_ShortE164(t *testing.T) {
 	})
 }
 
+// TestOcamba_DocumentedExampleIsInvalid: Ocamba's documented example
+// number, "+1234567890", is not a possible US number: a pull counts it as
+// invalid and does not block it (on purpose; see Counts.Invalid).
+func TestOcamba_DocumentedExampleIsInvalid(t *testing.T) {
+	inBubble(t, func(t *testing.T, g *guard.Guard) {
+		v := startVendors(t, vendorConfig{inMemory: true})
+		defer v.close()
+		v.oc.Seed(ocambatest.Entry{Contact: "+1234567890"})
+		e := newEngine(t, g, []blocksync.Remote{v.ocr})
+		if rr := syncOnce(t, e).Remotes[0]; rr.Invalid != 1 || rr.Pulled != 0 {
+			t.Fatalf("report %+v, want 1 invalid, none pulled", rr)
+		}
+		if n, _ := g.Store().Count(t.Context()); n != 0 {
+			t.Fatalf("store holds %d entries", n)
+		}
+	})
+}
+
 func phoneN(i int) string { return fmt.Sprintf("+1202555%04d", i) }
 
 // TestOcamba_Masking: masked entries the engine pushed are known by id;
