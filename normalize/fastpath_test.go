@@ -248,17 +248,26 @@ func TestNormalizer_Phone_trunkPrefixCases(t *testing.T) {
 	}
 }
 
+// dialFrom are the regions example numbers are dialled from abroad in
+// TestNormalizer_Phone_exampleNumbers: international prefixes 00, 011,
+// 0011, 010, 000 and 8~10 (the wait for a second dial tone). Regions whose
+// prefix libphonenumber gives only as a pattern (BR, KR, SG, IL) cannot be
+// formatted, so they are not here.
+var dialFrom = []string{"GB", "US", "AU", "JP", "DE", "BY", "KE", "IN", "RU"}
+
 // TestNormalizer_Phone_exampleNumbers reads every example number
 // libphonenumber has (every region, every type, and the non-geographic
-// codes) in E.164, international and national format. Each form that
-// libphonenumber itself reads back as the example must give the example's
-// E.164 key, and be rejected exactly when libphonenumber calls the number
-// not possible (or possible only locally, as NANP's 7-digit service
-// numbers).
+// codes) in E.164, international, RFC 3966 ("tel:") and national format,
+// and as dialled from another country with that country's international
+// prefix and normalizer. Each form that libphonenumber itself reads back
+// as the example must give the example's E.164 key, and be rejected
+// exactly when libphonenumber calls the number not possible (or possible
+// only locally, as NANP's 7-digit service numbers).
+
 func TestNormalizer_Phone_exampleNumbers(t *testing.T) {
 	byRegion := map[string]*normalize.Normalizer{}
 	checked, skipped, rejected := 0, 0, 0
-	for _, b := range exampleBases(t) {
+	for i, b := range exampleBases(t) {
 		e164 := "+" + b.cc + b.nsn
 		num, err := phonenumbers.Parse(e164, "")
 		if err != nil {
@@ -269,16 +278,30 @@ func TestNormalizer_Phone_exampleNumbers(t *testing.T) {
 		if region == "001" {
 			region = "US"
 		}
-		n := byRegion[region]
-		if n == nil {
-			n = newNormalizer(t, normalize.WithRegion(region))
-			byRegion[region] = n
+		type form struct{ raw, region string }
+		forms := []form{
+			{e164, region},
+			{phonenumbers.Format(num, phonenumbers.INTERNATIONAL), region},
+			{phonenumbers.Format(num, phonenumbers.RFC3966), region},
 		}
-		forms := []string{e164, phonenumbers.Format(num, phonenumbers.INTERNATIONAL)}
 		if b.region != "001" {
-			forms = append(forms, phonenumbers.Format(num, phonenumbers.NATIONAL))
+			forms = append(forms, form{phonenumbers.Format(num, phonenumbers.NATIONAL), region})
 		}
-		for _, raw := range forms {
+		// As dialled from another country, with that country's
+		// international prefix ("011 44 20…" from the US, "0011 44 20…"
+		// from Australia), read by a normalizer of that country.
+		from := dialFrom[i%len(dialFrom)]
+		if from == region {
+			from = dialFrom[(i+1)%len(dialFrom)]
+		}
+		forms = append(forms, form{phonenumbers.FormatOutOfCountryCallingNumber(num, from), from})
+		for _, f := range forms {
+			raw, region := f.raw, f.region
+			n := byRegion[region]
+			if n == nil {
+				n = newNormalizer(t, normalize.WithRegion(region))
+				byRegion[region] = n
+			}
 			// libphonenumber's national format does not always read back
 			// (Argentine mobiles: "09 15-2345-6789"); such forms prove nothing.
 			if back, err := phonenumbers.Parse(raw, region); err != nil || phonenumbers.Format(back, phonenumbers.E164) != e164 {
