@@ -59,6 +59,7 @@ func commands() []command {
 		{"export", "write every active block to stdout", (*app).export},
 		{"stats", "show the blocklist's and the sync's figures", (*app).stats},
 		{"sync", "push and pull blocks to and from the vendors", (*app).sync},
+		{"dead-letters", "list (or retry) the blocks a vendor refused for good", (*app).deadLetters},
 		{"help", "show this reference, or one command's", (*app).help},
 	}
 }

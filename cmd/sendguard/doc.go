@@ -10,7 +10,7 @@
 //	sendguard help [COMMAND]
 //
 // Commands: normalize, check, block, unblock, import, export, stats, sync,
-// help. Flags are written -flag or --flag, with the value after a space or
+// dead-letters, help. Flags are written -flag or --flag, with the value after a space or
 // "="; they may stand before or after the arguments, and "--" ends them.
 // The common flags (--db, --region) may also stand before COMMAND.
 // "sendguard COMMAND -h" prints the part of this reference about COMMAND.
@@ -299,6 +299,30 @@
 //
 //	sendguard: sync: NAME: synced at TIME, pending N, dead letters N
 //	sendguard: sync: NAME: error (retrying): WHY
+//
+// # dead-letters
+//
+//	sendguard dead-letters [--vendor NAME] [--retry]
+//
+//	--vendor NAME   only the dead letters of opencx or ocamba (default: both)
+//	--retry         put them back in their vendor's queue
+//
+// A dead letter is a block a vendor refused for good (an address it does
+// not accept, say): the sync sets it aside so that it never stalls the
+// queue, and counts it as delivered with its error. dead-letters lists
+// them, oldest first, one line each, as sync --once does:
+//
+//	dead-letter<TAB>NAME<TAB>CANONICAL<TAB>REASON
+//
+// With --retry, they go back into their vendor's queue and the next sync
+// pushes them again (after the cause is fixed: a token's scope, a vendor's
+// rule); it prints one line:
+//
+//	retried N
+//
+// A dead letter the blocklist has overtaken since (its contact has been
+// unblocked here) is dropped, not retried: a newer record already carries
+// the contact's state. Exit 0, or 2 on an error.
 //
 // # help
 //

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -159,6 +160,40 @@ func TestSyncOnce(t *testing.T) {
 		if req.Method == "POST" {
 			t.Fatalf("second pass pushed again: %+v", req)
 		}
+	}
+
+	// dead-letters lists what the first pass reported, without the
+	// vendors' environment; --vendor narrows it.
+	r = s.runEnv([]string{"SENDGUARD_DB=" + s.db}, "", "dead-letters").want(t, 0)
+	if got := lines(r.stdout); !slices.Equal(got, dead) {
+		t.Fatalf("dead-letters:\n%s\nwant:\n%s", r.stdout, strings.Join(dead, "\n"))
+	}
+	r = s.run("", "dead-letters", "--vendor", "opencx").want(t, 0)
+	for _, l := range lines(r.stdout) {
+		if !strings.HasPrefix(l, "dead-letter\topencx\t") {
+			t.Fatalf("--vendor opencx listed %q", l)
+		}
+	}
+	if len(lines(r.stdout)) != 1 {
+		t.Fatalf("--vendor opencx:\n%s", r.stdout)
+	}
+	wantOneErrorLine(t, s.run("", "dead-letters", "--vendor", "mailchimp").want(t, 2), "--vendor", "mailchimp")
+
+	// --retry puts them back in the queues: none is left, and the next
+	// pass offers them to the vendors again, which refuse them again.
+	r = s.run("", "dead-letters", "--retry").want(t, 0)
+	wantLines(t, r.stdout, fmt.Sprintf("retried %d", len(dead)))
+	wantLines(t, s.run("", "dead-letters").want(t, 0).stdout)
+	r = s.run("", "sync", "--once").want(t, 0)
+	noTokens(t, r)
+	var again []string
+	for _, l := range lines(r.stdout) {
+		if strings.HasPrefix(l, "dead-letter\t") {
+			again = append(again, l)
+		}
+	}
+	if !slices.Equal(again, dead) {
+		t.Fatalf("after --retry, the pass dead-lettered:\n%s\nwant:\n%s", strings.Join(again, "\n"), strings.Join(dead, "\n"))
 	}
 }
 

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	blocksync "github.com/sendguard/sendguard/sync"
+)
+
+// deadLetters lists the records vendors refused for good, or re-queues them.
+func (a *app) deadLetters(args []string) int {
+	fs, c := a.flags("dead-letters")
+	retry := fs.Bool("retry", false, "put the dead letters back in their vendor's queue")
+	vendor := fs.String("vendor", "", "only this vendor's (opencx or ocamba)")
+	pos, code, done := a.parse(fs, args)
+	if done {
+		return code
+	}
+	if len(pos) > 0 {
+		return a.failf("dead-letters: unexpected argument %q (see 'sendguard help dead-letters')", pos[0])
+	}
+	consumer := ""
+	switch *vendor {
+	case "":
+	case "opencx", "ocamba":
+		consumer = blocksync.Consumer(*vendor)
+	default:
+		return a.failf("dead-letters: --vendor %q: want opencx or ocamba", *vendor)
+	}
+	g, err := a.openGuard(c)
+	if err != nil {
+		return a.failf("%s", err)
+	}
+	st := g.Store()
+	if *retry {
+		n, err := st.RetryDeadLetters(a.ctx, consumer)
+		if err != nil {
+			return a.closeGuard(g, c, a.failf("dead-letters: %s: %s", c.db, why(err)))
+		}
+		fmt.Fprintf(a.stdout, "retried %d\n", n)
+		return a.closeGuard(g, c, exitOK)
+	}
+	dead, err := st.DeadLetters(a.ctx, consumer)
+	if err != nil {
+		return a.closeGuard(g, c, a.failf("dead-letters: %s: %s", c.db, why(err)))
+	}
+	for _, d := range dead {
+		fmt.Fprintf(a.stdout, "dead-letter\t%s\t%s\t%s\n", strings.TrimPrefix(d.Consumer, "remote/"),
+			d.Record.Contact.Value, field(a.redact(d.Reason)))
+	}
+	return a.closeGuard(g, c, exitOK)
+}
