@@ -92,8 +92,8 @@
 // A pull page that fails is retried the same way; a permanent failure
 // (an answer that breaks the schema) is retried [WithPermanentRetries]
 // times before the pull gives up until the next pass. A 4xx other than 408
-// and 429 (a 400, a 404) is not retried in the pass at all, as the vendors
-// ask: the pull stops, the error is reported ([RemoteStats].LastError),
+// and 429 (a 400, a 404), or a redirect, is not retried in the pass at
+// all, as the vendors ask: the pull stops, the error is reported ([RemoteStats].LastError),
 // and the next pass asks again. Context errors mean shutdown and are never
 // logged or reported as failures by [Engine.Run].
 //

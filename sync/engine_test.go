@@ -438,6 +438,7 @@ func TestEngine_PullFailures(t *testing.T) {
 			status, attempts int
 			class            blocksync.ErrorClass
 		}{{400, 1, blocksync.Permanent}, {404, 1, blocksync.Permanent}, {422, 1, blocksync.Permanent},
+			{301, 1, blocksync.Permanent}, {307, 1, blocksync.Permanent},
 			{408, 5, blocksync.Temporary}, {429, 5, blocksync.Temporary}} {
 			fails := 0
 			r.pullErr = func(page int) error {

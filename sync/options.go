@@ -97,7 +97,8 @@ func WithSeed(seed uint64) Option { return func(o *options) { o.seed, o.seeded =
 // WithPermanentRetries sets how many more times a page of a pull is asked
 // for after a permanent failure that is not an HTTP 4xx (a malformed
 // answer) before the pull is given up until the next pass. A 4xx other
-// than 408 and 429 ends the pull at once, whatever this says. Pushed
+// than 408 and 429, or a redirect, ends the pull at once, whatever this
+// says. Pushed
 // records are never retried after a permanent failure: they go to the
 // dead letters. The default value is 2.
 func WithPermanentRetries(n int) Option { return func(o *options) { o.permanentRetries = n } }

@@ -114,7 +114,7 @@ func (e *Engine) reconcile(ctx context.Context, rs *remoteState, run *pullRun) e
 
 // retry calls op until it succeeds, waiting rs's backoff after each
 // failure. It gives up on ctx ending, an Unauthorized failure, a permanent
-// failure answered with an HTTP 4xx (see [finalStatus]), more than the
+// failure answered with an HTTP 4xx or 3xx (see [finalStatus]), more than the
 // configured number of consecutive other permanent failures (an answer
 // that breaks the schema), or a wait that would pass ctx's deadline.
 func (e *Engine) retry(ctx context.Context, rs *remoteState, t *tally, op func() error) error {
@@ -152,12 +152,13 @@ func (e *Engine) retry(ctx context.Context, rs *remoteState, t *tally, op func()
 }
 
 // finalStatus reports whether a permanent failure with HTTP status code
-// ends the pull at once: a 4xx other than 408 and 429. The remote refused
-// the request itself (a 400 for a query it does not take, a 404), so
-// asking again in the same pass would get the same answer; the vendors
+// ends the pull at once: a 4xx other than 408 and 429, or a redirect
+// (the clients do not follow them). The remote refused the request itself
+// (a 400 for a query it does not take, a 404, a base URL that redirects),
+// so asking again in the same pass would get the same answer; the vendors
 // say not to retry a 400. The next pass asks again.
 func finalStatus(code int) bool {
-	return code/100 == 4 && code != http.StatusRequestTimeout && code != http.StatusTooManyRequests
+	return code/100 == 3 || (code/100 == 4 && code != http.StatusRequestTimeout && code != http.StatusTooManyRequests)
 }
 
 // apply applies one remote entry.
