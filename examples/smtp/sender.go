@@ -90,7 +90,13 @@ func (s *smtpSender) Send(ctx context.Context, m Message) error {
 	defer func() { _ = c.Close() }()
 
 	fail := func(step string, err error) error {
-		if cause := context.Cause(ctx); cause != nil {
+		cause := context.Cause(ctx)
+		if d, ok := ctx.Deadline(); ok && cause == nil && !time.Now().Before(d) {
+			// The connection's deadline (clamped to ctx's) can fire a
+			// moment before ctx's own timer marks it done.
+			cause = context.DeadlineExceeded
+		}
+		if cause != nil {
 			return fmt.Errorf("smtp example: %s: %w (%v)", step, cause, err)
 		}
 		return fmt.Errorf("smtp example: %s: %w", step, err)
