@@ -33,13 +33,10 @@ func (s *Store) AddDeadLetter(ctx context.Context, consumer string, r Record, re
 	if r.Op != OpBlock && r.Op != OpUnblock {
 		return errorf(ErrInvalid, "record op %s", r.Op)
 	}
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return err
 	}
 	defer s.leave()
-	if err := s.roomToWrite(); err != nil {
-		return err
-	}
 	id, err := s.deadSeq.Next()
 	if err != nil {
 		return s.wrap("add dead letter", deadPrefix(consumer), err)
@@ -114,13 +111,10 @@ func (s *Store) RetryDeadLetters(ctx context.Context, consumer string) (int, err
 			return 0, err
 		}
 	}
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return 0, err
 	}
 	defer s.leave()
-	if err := s.roomToWrite(); err != nil {
-		return 0, err
-	}
 	total := 0
 	for {
 		if err := s.stopped(ctx); err != nil {

@@ -30,8 +30,8 @@ func (e *Entry) check() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(e.Original) > maxContactText || len(e.Reason) > maxContactText || len(e.Source) > maxContactText {
-		return nil, errorf(ErrInvalid, "entry text over %d bytes", maxContactText)
+	if len(e.Original) > MaxEntryText || len(e.Reason) > MaxEntryText || len(e.Source) > MaxEntryText {
+		return nil, errorf(ErrInvalid, "entry text over %d bytes", MaxEntryText)
 	}
 	return key, nil
 }
@@ -119,13 +119,10 @@ func (s *Store) Put(ctx context.Context, e Entry) (added bool, seq uint64, err e
 	if err != nil {
 		return false, 0, err
 	}
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return false, 0, err
 	}
 	defer s.leave()
-	if err := s.roomToWrite(); err != nil {
-		return false, 0, err
-	}
 
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
@@ -187,13 +184,10 @@ func (s *Store) Delete(ctx context.Context, c normalize.Contact, source string) 
 	if err != nil {
 		return false, err
 	}
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return false, err
 	}
 	defer s.leave()
-	if err := s.roomToWrite(); err != nil {
-		return false, err
-	}
 
 	s.wmu.Lock()
 	defer s.wmu.Unlock()

@@ -197,13 +197,10 @@ func (s *Store) SetOffset(ctx context.Context, consumer string, seq uint64) erro
 	if err := checkName("consumer name", consumer, maxNameLen); err != nil {
 		return err
 	}
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return err
 	}
 	defer s.leave()
-	if err := s.roomToWrite(); err != nil {
-		return err
-	}
 	if seq > s.lastSeq.Load() {
 		// The record may be committed but lastSeq not yet updated: ask the log.
 		last, err := s.readLastSeq()

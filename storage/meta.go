@@ -45,13 +45,10 @@ func (s *Store) PutMeta(ctx context.Context, key string, val []byte) error {
 	if len(val) > maxMetaValLen {
 		return errorf(ErrInvalid, "meta value of %d bytes (the limit is %d)", len(val), maxMetaValLen)
 	}
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return err
 	}
 	defer s.leave()
-	if err := s.roomToWrite(); err != nil {
-		return err
-	}
 	k := metaKey(key)
 	v := append([]byte(nil), val...)
 	if err := s.update(func(txn *badger.Txn) error { return txn.Set(k, v) }); err != nil {

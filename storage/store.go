@@ -413,6 +413,19 @@ func (s *Store) leave() {
 
 func (s *Store) closedErr() error { return errorf(ErrClosed, "%s", s.where) }
 
+// enterWrite is enter for an operation that writes: it also fails, with
+// an error wrapping ErrDiskFull, when the disk is almost full.
+func (s *Store) enterWrite(ctx context.Context) error {
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	if err := s.roomToWrite(); err != nil {
+		s.leave()
+		return err
+	}
+	return nil
+}
+
 // roomToWrite returns an error wrapping ErrDiskFull when the store's
 // filesystem has less free space than Options.MinFreeBytes. It costs one
 // statfs call, small next to a write.
