@@ -599,9 +599,9 @@ func (g *Guard) ImportEntries(ctx context.Context, entries []ImportEntry) (Impor
 			CreatedAt: cmp.Or(ie.CreatedAt, now),
 			ExpiresAt: ie.ExpiresAt,
 		}
-		if len(e.Reason) > maxEntryText || len(e.Source) > maxEntryText {
+		if len(e.Reason) > storage.MaxEntryText || len(e.Source) > storage.MaxEntryText {
 			return ie.Recipient, e, &normalize.InvalidError{Input: ie.Recipient, Kind: c.Kind,
-				Reason: fmt.Sprintf("reason or source over %d bytes", maxEntryText)}
+				Reason: fmt.Sprintf("reason or source over %d bytes", storage.MaxEntryText)}
 		}
 		if !e.ExpiresAt.IsZero() && !e.ExpiresAt.After(now) {
 			return ie.Recipient, e, errExpired
@@ -609,9 +609,6 @@ func (g *Guard) ImportEntries(ctx context.Context, entries []ImportEntry) (Impor
 		return ie.Recipient, e, nil
 	})
 }
-
-// maxEntryText is the store's limit on an entry's reason and source.
-const maxEntryText = 64 << 10
 
 // errExpired marks an import entry that lapsed before it was imported.
 var errExpired = errors.New("expired")

@@ -24,12 +24,15 @@ const (
 
 // Limits on caller-chosen names, well inside Badger's 65,000-byte key limit.
 const (
-	maxValueLen    = 1024      // a contact's canonical value
-	maxNameLen     = 256       // a consumer name
-	maxMetaKeyLen  = 1024      // a meta key
-	maxMetaValLen  = 256 << 10 // one value, well under a transaction's 614 KiB
-	maxContactText = 64 << 10  // original, reason or source of one entry
+	maxValueLen   = 1024      // a contact's canonical value
+	maxNameLen    = 256       // a consumer name
+	maxMetaKeyLen = 1024      // a meta key
+	maxMetaValLen = 256 << 10 // one value, well under a transaction's 614 KiB
 )
+
+// MaxEntryText is the most bytes an entry's Original, Reason or Source may
+// hold; a longer one makes Put and Import fail with [ErrInvalid].
+const MaxEntryText = 64 << 10
 
 // entryPrefixes returns the key prefixes of the entry namespace in key order.
 func entryPrefixes() [3]string {
