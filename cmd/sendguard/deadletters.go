@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
 	blocksync "github.com/sendguard/sendguard/sync"
 )
@@ -45,8 +44,7 @@ func (a *app) deadLetters(args []string) int {
 		return a.closeGuard(g, c, a.failf("dead-letters: %s: %s", c.db, why(err)))
 	}
 	for _, d := range dead {
-		fmt.Fprintf(a.stdout, "dead-letter\t%s\t%s\t%s\n", strings.TrimPrefix(d.Consumer, "remote/"),
-			d.Record.Contact.Value, field(a.redact(d.Reason)))
+		a.printDeadLetter(d)
 	}
 	return a.closeGuard(g, c, exitOK)
 }

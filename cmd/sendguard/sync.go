@@ -174,11 +174,9 @@ func (a *app) syncOnce(g *guard.Guard, e *blocksync.Engine, timeout time.Duratio
 		return a.failf("sync: %s", why(err))
 	}
 	for _, d := range dead {
-		if before[deadKey(d)] {
-			continue
+		if !before[deadKey(d)] {
+			a.printDeadLetter(d)
 		}
-		fmt.Fprintf(a.stdout, "dead-letter\t%s\t%s\t%s\n", strings.TrimPrefix(d.Consumer, "remote/"),
-			d.Record.Contact.Value, field(a.redact(d.Reason)))
 	}
 	return code
 }
@@ -230,6 +228,13 @@ func addCounts(a, b blocksync.Counts) blocksync.Counts {
 		Resent:           a.Resent + b.Resent,
 		Retries:          a.Retries + b.Retries,
 	}
+}
+
+// printDeadLetter writes d as sync --once and dead-letters list it:
+// dead-letter<TAB>NAME<TAB>CANONICAL<TAB>REASON.
+func (a *app) printDeadLetter(d storage.DeadLetter) {
+	fmt.Fprintf(a.stdout, "dead-letter\t%s\t%s\t%s\n", strings.TrimPrefix(d.Consumer, blocksync.Consumer("")),
+		d.Record.Contact.Value, field(a.redact(d.Reason)))
 }
 
 // deadKey identifies a dead letter.
