@@ -137,7 +137,7 @@ func BenchmarkGuard_Check(b *testing.B) {
 // the store alone (normalize, then a Badger point read), no filter.
 func BenchmarkBadgerAlone_Check(b *testing.B) {
 	g := sharedGuard(b)
-	s, norm := g.Store(), g.Normalizer()
+	s, norm := guard.StoreOf(g), g.Normalizer()
 	ctx := context.Background()
 	check := func(in string) bool {
 		c, err := norm.Parse(in)

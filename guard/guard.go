@@ -24,8 +24,7 @@ import (
 // Guard is safe for concurrent use by multiple goroutines.
 type Guard struct {
 	norm   *normalize.Normalizer
-	store  *storage.Store
-	owns   bool // the guard opened the store and closes it
+	store  *storage.Store // written only through the guard (see put and remove)
 	filter *filter.Filter
 	opts   options
 
@@ -98,39 +97,14 @@ func Open(dir string, opts ...Option) (*Guard, error) {
 	if o.inMemory && o.snapshotPath == "" {
 		o.snapshot = false
 	}
-	g, err := newGuard(s, o, true)
+	g, err := newGuard(s, o)
 	if err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
 	return g, nil
 }
 
-// New makes a guard over a store the caller opened. The caller keeps
-// ownership: [Guard.Close] does not close s, and s must stay open until the
-// guard is closed. Provider folding is the store's; giving
-// [WithProviderFolding] with another value is an error wrapping
-// storage.ErrSettings. No snapshot is written unless [WithSnapshotPath] is
-// given.
-func New(s *storage.Store, opts ...Option) (*Guard, error) {
-	o := defaultOptions()
-	o.snapshot = false
-	for _, opt := range opts {
-		opt(&o)
-	}
-	if s == nil {
-		return nil, errors.New("guard: nil store")
-	}
-	if o.foldingSet && o.folding != s.ProviderFolding() {
-		return nil, fmt.Errorf("guard: provider folding %v differs from the store's %v: %w",
-			o.folding, s.ProviderFolding(), storage.ErrSettings)
-	}
-	if o.snapshotPath == "" {
-		o.snapshot = false
-	}
-	return newGuard(s, o, false)
-}
-
-func newGuard(s *storage.Store, o options, owns bool) (*Guard, error) {
+func newGuard(s *storage.Store, o options) (*Guard, error) {
 	nopts := []normalize.Option{
 		normalize.WithRegion(o.region),
 		normalize.WithProviderFolding(s.ProviderFolding()),
@@ -151,7 +125,6 @@ func newGuard(s *storage.Store, o options, owns bool) (*Guard, error) {
 	g := &Guard{
 		norm:     norm,
 		store:    s,
-		owns:     owns,
 		opts:     o,
 		notifyCh: make(chan struct{}),
 		kick:     make(chan struct{}, 1),
@@ -213,9 +186,15 @@ func (g *Guard) loadFilter(ctx context.Context) error {
 // this guard's store holds.
 func (g *Guard) Normalizer() *normalize.Normalizer { return g.norm }
 
-// Store returns the guard's store. Writing entries to it directly bypasses
-// the filter: use the guard's methods to block.
-func (g *Guard) Store() *storage.Store { return g.store }
+// Scan calls fn with every live block, in key order, from one consistent
+// read of the store: the read path for exports and audits. An error from
+// fn stops the scan and is returned as it is.
+func (g *Guard) Scan(ctx context.Context, fn func(storage.Entry) error) error {
+	if g.closed.Load() {
+		return ErrClosed
+	}
+	return g.store.Scan(ctx, fn)
+}
 
 // Check says whether recipient may be sent to. It normalizes recipient (an
 // email address, a phone number or a domain), tests the filter and, only on
@@ -345,7 +324,11 @@ func (g *Guard) Block(ctx context.Context, recipient, reason string, opts ...Blo
 	if err != nil {
 		return Verdict{Input: recipient}, err
 	}
-	if _, err := g.blockContact(ctx, c, recipient, reason, sourceLocal, opts); err != nil {
+	e, err := g.entry(c, recipient, reason, sourceLocal, opts)
+	if err != nil {
+		return Verdict{Input: recipient, Contact: c}, err
+	}
+	if _, err := g.put(ctx, e); err != nil {
 		return Verdict{Input: recipient, Contact: c}, err
 	}
 	v := Verdict{Input: recipient, Contact: c, Blocked: true, Match: MatchAddress, Matched: c}
@@ -367,7 +350,11 @@ func (g *Guard) BlockContact(ctx context.Context, c normalize.Contact, original,
 	if c.Kind < normalize.Email || c.Kind > normalize.Domain || c.Value == "" {
 		return false, &normalize.InvalidError{Input: c.Value, Kind: c.Kind, Reason: "not a canonical contact"}
 	}
-	return g.blockContact(ctx, c, original, reason, sourceLocal, opts)
+	e, err := g.entry(c, original, reason, sourceLocal, opts)
+	if err != nil {
+		return false, err
+	}
+	return g.put(ctx, e)
 }
 
 func (g *Guard) entry(c normalize.Contact, original, reason, defSource string, opts []BlockOption) (storage.Entry, error) {
@@ -396,11 +383,10 @@ func (g *Guard) entry(c normalize.Contact, original, reason, defSource string, o
 	return e, nil
 }
 
-func (g *Guard) blockContact(ctx context.Context, c normalize.Contact, original, reason, defSource string, opts []BlockOption) (bool, error) {
-	e, err := g.entry(c, original, reason, defSource, opts)
-	if err != nil {
-		return false, err
-	}
+// put writes e: the one path by which a single block reaches the store.
+// The domain set and the filter learn the contact before put returns.
+func (g *Guard) put(ctx context.Context, e storage.Entry) (bool, error) {
+	c := e.Contact
 	g.wmu.Lock()
 	defer g.wmu.Unlock()
 	if g.closed.Load() {
@@ -442,12 +428,19 @@ func (g *Guard) Unblock(ctx context.Context, recipient string) (bool, error) {
 
 // UnblockContact is Unblock for a canonical contact.
 func (g *Guard) UnblockContact(ctx context.Context, c normalize.Contact) (bool, error) {
+	return g.remove(ctx, c, sourceLocal, "")
+}
+
+// remove deletes c's block: the one path by which a block leaves the
+// store. The domain set forgets a domain after the delete; the filter keeps
+// the key as a stale bit until the next rebuild.
+func (g *Guard) remove(ctx context.Context, c normalize.Contact, source, origin string) (bool, error) {
 	g.wmu.Lock()
 	defer g.wmu.Unlock()
 	if g.closed.Load() {
 		return false, ErrClosed
 	}
-	existed, err := g.store.Delete(ctx, c, sourceLocal)
+	existed, err := g.store.DeleteFrom(ctx, c, source, origin)
 	if err != nil {
 		return false, fmt.Errorf("guard: unblock: %w", err)
 	}
@@ -685,15 +678,6 @@ func (g *Guard) importEach(ctx context.Context, n int, read func(i int) (string,
 	return res, nil
 }
 
-// Changes returns a channel that is closed at the next block, unblock or
-// import that changes the store. Call it again after each wake-up for a new
-// channel. The sync engine uses it to push local blocks promptly.
-func (g *Guard) Changes() <-chan struct{} {
-	g.notifyMu.Lock()
-	defer g.notifyMu.Unlock()
-	return g.notifyCh
-}
-
 // changed wakes Changes waiters and the rebuild loop.
 func (g *Guard) changed() {
 	g.notifyMu.Lock()
@@ -748,7 +732,7 @@ func (g *Guard) Rebuild(ctx context.Context) error {
 }
 
 // Close stops the guard's background work, writes the filter snapshot (if
-// snapshots are on), and closes the store if the guard opened it. It waits
+// snapshots are on), and closes the store. It waits
 // for a block in flight. Close is idempotent and safe to call concurrently;
 // every call returns the first call's result.
 func (g *Guard) Close() error {
@@ -764,9 +748,7 @@ func (g *Guard) Close() error {
 				g.opts.log.Warn("guard: filter snapshot not written", slog.Any("err", err))
 			}
 		}
-		if g.owns {
-			errs = append(errs, g.store.Close())
-		}
+		errs = append(errs, g.store.Close())
 		g.closeErr = errors.Join(errs...)
 	})
 	return g.closeErr

@@ -255,15 +255,12 @@ func TestGuard_StoreFailureFailsClosed(t *testing.T) {
 	for _, mode := range []guard.FailMode{guard.FailClosed, guard.FailOpen} {
 		t.Run(fmt.Sprint(mode), func(t *testing.T) {
 			ctx := t.Context()
-			s, err := storage.Open(t.TempDir(), storage.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			g, err := guard.New(s, guard.WithFailMode(mode))
+			g, err := guard.Open(t.TempDir(), guard.WithFailMode(mode), guard.WithSnapshot(false))
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer g.Close()
+			s := guard.StoreOf(g)
 			mustBlock(t, g, "blocked@example.com", "x")
 			// Break the store under the guard.
 			if err := s.Close(); err != nil {

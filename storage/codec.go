@@ -16,6 +16,7 @@ import (
 //	entry  v1: ver flags [created] [expires] [str(original)] str(reason) str(source)
 //	record v1: ver op flags [time] [expires] str(contact key) [str(original)]
 //	           str(reason) str(source) str(target)
+//	           [str(origin) flags2 [created]]   (optional trailer)
 //	dead   v1: ver flags [at] uvarint(record seq) str(reason) record-v1...
 //	tomb   v1: ver time
 //
@@ -104,12 +105,19 @@ func encodeRecord(dst []byte, r *Record) []byte {
 	}
 	dst = appendString(dst, r.Reason)
 	dst = appendString(dst, r.Source)
-	return appendString(dst, r.Target)
+	dst = appendString(dst, r.Target)
+	if r.Origin == "" && r.CreatedAt.IsZero() {
+		return dst // the v1 layout, byte for byte
+	}
+	dst = appendString(dst, r.Origin)
+	f2 := valueFlags(r.CreatedAt, time.Time{}, "", "")
+	dst = append(dst, f2)
+	return appendTimes(dst, f2, r.CreatedAt, time.Time{})
 }
 
 // recordSize is an upper bound of the size of r's value bytes.
 func recordSize(r *Record) int {
-	return 3 + 2*16 + 5*5 + len(r.Contact.Value) + 2 + len(r.Original) + len(r.Reason) + len(r.Source) + len(r.Target)
+	return 3 + 3*16 + 6*5 + 1 + len(r.Contact.Value) + 2 + len(r.Original) + len(r.Reason) + len(r.Source) + len(r.Target) + len(r.Origin)
 }
 
 func encodeDeadLetter(d *DeadLetter) []byte {
@@ -274,6 +282,15 @@ func (d *decoder) record(r *Record) {
 	r.Reason = d.string()
 	r.Source = d.string()
 	r.Target = d.string()
+	if d.bad || len(d.b) == 0 {
+		return
+	}
+	r.Origin = d.string()
+	f2 := d.flags()
+	if f2&^flagFirstTime != 0 {
+		d.bad = true
+	}
+	r.CreatedAt = d.optTime(f2, flagFirstTime)
 }
 
 func decodeRecord(v []byte, r *Record) error {

@@ -184,3 +184,43 @@ func (s *Store) retryChunk(ctx context.Context, consumer string) (int, error) {
 	}
 	return n, nil
 }
+
+// DeleteDeadLetters removes consumer's dead letters without re-queuing
+// them (a consumer that is gone for good) and returns how many.
+func (s *Store) DeleteDeadLetters(ctx context.Context, consumer string) (int, error) {
+	if err := checkName("consumer name", consumer, maxNameLen); err != nil {
+		return 0, err
+	}
+	if err := s.enter(ctx); err != nil {
+		return 0, err
+	}
+	defer s.leave()
+	total := 0
+	for {
+		var keys [][]byte
+		err := s.db.View(func(txn *badger.Txn) error {
+			return s.scanDead(ctx, txn, consumer, func(key []byte, _ DeadLetter) bool {
+				keys = append(keys, append([]byte(nil), key...))
+				return len(keys) < 1024
+			})
+		})
+		if err != nil {
+			return total, s.wrap("read", deadPrefix(consumer), err)
+		}
+		if len(keys) == 0 {
+			return total, nil
+		}
+		err = s.update(func(txn *badger.Txn) error {
+			for _, k := range keys {
+				if err := txn.Delete(k); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return total, s.wrap("delete dead letters", deadPrefix(consumer), err)
+		}
+		total += len(keys)
+	}
+}

@@ -18,6 +18,11 @@ type Entry struct {
 	Source    string    // "local", "import", or a remote's name
 	CreatedAt time.Time // when it was blocked; zero in Put or Import means now
 	ExpiresAt time.Time // zero: never. An expired entry is never returned.
+
+	// Origin is copied into the block record Put or Import writes (see
+	// [Record].Origin); it is not kept with the entry: Get and Scan return
+	// it empty.
+	Origin string
 }
 
 func (e *Entry) expired(now time.Time) bool {
@@ -30,7 +35,7 @@ func (e *Entry) check() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(e.Original) > MaxEntryText || len(e.Reason) > MaxEntryText || len(e.Source) > MaxEntryText {
+	if len(e.Original) > MaxEntryText || len(e.Reason) > MaxEntryText || len(e.Source) > MaxEntryText || len(e.Origin) > MaxEntryText {
 		return nil, errorf(ErrInvalid, "entry text over %d bytes", MaxEntryText)
 	}
 	return key, nil
@@ -52,7 +57,9 @@ func (e *Entry) record(op Op, now time.Time) Record {
 		Reason:    e.Reason,
 		Source:    e.Source,
 		Time:      now,
+		CreatedAt: e.CreatedAt,
 		ExpiresAt: e.ExpiresAt,
+		Origin:    e.Origin,
 	}
 }
 
@@ -180,6 +187,15 @@ func (s *Store) Put(ctx context.Context, e Entry) (added bool, seq uint64, err e
 // be decoded (which Get and Put report as [ErrCorrupt]) is deleted too,
 // with a warning logged: unblocking is the way to repair it.
 func (s *Store) Delete(ctx context.Context, c normalize.Contact, source string) (existed bool, err error) {
+	return s.DeleteFrom(ctx, c, source, "")
+}
+
+// DeleteFrom is [Store.Delete] with the unblock record's Origin set to
+// origin (see [Record].Origin).
+func (s *Store) DeleteFrom(ctx context.Context, c normalize.Contact, source, origin string) (existed bool, err error) {
+	if len(source) > MaxEntryText || len(origin) > MaxEntryText {
+		return false, errorf(ErrInvalid, "source or origin over %d bytes", MaxEntryText)
+	}
 	key, err := checkContact(c)
 	if err != nil {
 		return false, err
@@ -215,7 +231,7 @@ func (s *Store) Delete(ctx context.Context, c normalize.Contact, source string) 
 			return err
 		}
 		r := old.record(OpUnblock, now)
-		r.Source, r.ExpiresAt = source, time.Time{}
+		r.Source, r.ExpiresAt, r.CreatedAt, r.Origin = source, time.Time{}, time.Time{}, origin
 		if seq, err = s.appendLog(txn, &r); err != nil {
 			return err
 		}

@@ -20,6 +20,7 @@ const (
 	keyFormat    = "sys/format"
 	keySeqLog    = "sys/seq/log"  // Badger sequence lease for change-log seqs
 	keySeqDead   = "sys/seq/dead" // Badger sequence lease for dead-letter ids
+	keyTrimmed   = "sys/trimmed"  // 8-byte big-endian seq of the last record Trim removed
 )
 
 // Limits on caller-chosen names, well inside Badger's 65,000-byte key limit.

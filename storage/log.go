@@ -44,7 +44,15 @@ type Record struct {
 	Reason    string    // the entry's reason
 	Source    string    // who made the change: "local", "import", a remote's name
 	Time      time.Time // when the change was made
+	CreatedAt time.Time // a block's entry creation time; zero for an unblock (and in records older than the field)
 	ExpiresAt time.Time // a block's expiry; zero: never (or an unblock)
+
+	// Origin says where the change was applied from: "" for a change made
+	// on this store (a local block, an import, a pull), or the name the
+	// writer gave (a replication consumer applying a remote change). A
+	// consumer skips the records whose Origin is its own name, so that a
+	// change is never echoed back to where it came from.
+	Origin string
 
 	// Target names the one consumer this record is for; "" (every record
 	// written by Put, Delete and Import) means all consumers. A record
@@ -314,6 +322,15 @@ func (s *Store) Trim(ctx context.Context) (int, error) {
 			return total, err
 		}
 		if len(keys) > 0 {
+			// Record how far the log is trimmed before removing anything
+			// (keys are in seq order: the last is the highest), so that a
+			// reader that misses a record always sees the mark.
+			last := keys[len(keys)-1][len(prefixLog):]
+			if err := s.update(func(txn *badger.Txn) error {
+				return txn.Set([]byte(keyTrimmed), append([]byte(nil), last...))
+			}); err != nil {
+				return total, s.wrap("trim", []byte(keyTrimmed), err)
+			}
 			wb := s.db.NewWriteBatch()
 			for _, k := range keys {
 				if err := wb.Delete(k); err != nil {
@@ -330,6 +347,45 @@ func (s *Store) Trim(ctx context.Context) (int, error) {
 			return total, nil
 		}
 	}
+}
+
+// Trimmed returns the sequence number of the last record [Store.Trim]
+// removed, 0 if it never removed any. ReadLog can no longer return records
+// at or below it: a consumer whose offset is below it has missed records
+// and must start again from the entries (see [Store.ScanAt]).
+func (s *Store) Trimmed(ctx context.Context) (uint64, error) {
+	if err := s.enter(ctx); err != nil {
+		return 0, err
+	}
+	defer s.leave()
+	var seq uint64
+	err := s.db.View(func(txn *badger.Txn) (err error) {
+		seq, err = readTrimmed(txn)
+		return err
+	})
+	if err != nil {
+		return 0, s.wrap("read", []byte(keyTrimmed), err)
+	}
+	return seq, nil
+}
+
+func readTrimmed(txn *badger.Txn) (uint64, error) {
+	item, err := txn.Get([]byte(keyTrimmed))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	var seq uint64
+	err = item.Value(func(v []byte) error {
+		if len(v) != 8 {
+			return errBadValue
+		}
+		seq = binary.BigEndian.Uint64(v)
+		return nil
+	})
+	return seq, err
 }
 
 // trimCandidates returns up to trimBatch log keys from the start of the log

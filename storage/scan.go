@@ -2,7 +2,9 @@ package storage
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
+	"math"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -137,4 +139,46 @@ func (s *Store) Count(ctx context.Context) (int, error) {
 	p := entryPrefixes()
 	err := s.scanEntries(ctx, p[:], false, func([]byte, *Entry) error { n++; return nil })
 	return n, err
+}
+
+// ScanAt calls fn with every live entry, in key order, from one consistent
+// read of the store, and returns the sequence number of the last change-log
+// record that read includes: every change up to seq is in what fn saw, and
+// no later one. A consumer that tails the log after seq therefore misses
+// nothing and sees nothing twice. An error from fn stops the scan and is
+// returned as it is.
+func (s *Store) ScanAt(ctx context.Context, fn func(Entry) error) (seq uint64, err error) {
+	if err := s.enter(ctx); err != nil {
+		return 0, err
+	}
+	defer s.leave()
+	now := s.clock()
+	err = s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: []byte(prefixLog)})
+		it.Seek(logKey(math.MaxUint64))
+		if it.Valid() {
+			key := it.Item().Key()
+			if len(key) != len(prefixLog)+8 {
+				it.Close()
+				return s.wrap("read log", key, errBadValue)
+			}
+			seq = binary.BigEndian.Uint64(key[len(prefixLog):])
+		}
+		it.Close()
+		for _, p := range entryPrefixes() {
+			err := s.scanPrefix(ctx, txn, []byte(p), true, now, func(_ []byte, e *Entry) error { return fn(*e) })
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	var stop errStopScan
+	if errors.As(err, &stop) {
+		return 0, stop.err
+	}
+	if err != nil {
+		return 0, s.wrap("scan", nil, err)
+	}
+	return seq, nil
 }
