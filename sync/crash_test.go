@@ -82,7 +82,7 @@ func TestCrash_Resume(t *testing.T) {
 			v := fastVendors(t, func(next http.RoundTripper) http.RoundTripper {
 				return &hookTransport{next: next, n: 60, hook: crash}
 			})
-			e, err := blocksync.New(g, v.remotes(), blocksync.WithSeed(1))
+			e, err := blocksync.New(g.Replication(), v.remotes(), blocksync.WithSeed(1))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -108,7 +108,7 @@ func TestCrash_Resume(t *testing.T) {
 			}
 			defer g.Close()
 			for i, name := range []string{"opencx", "ocamba"} {
-				off, err := g.Store().Offset(t.Context(), blocksync.Consumer(name))
+				off, err := g.Replication().Offset(t.Context(), blocksync.Consumer(name))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -117,7 +117,7 @@ func TestCrash_Resume(t *testing.T) {
 					t.Errorf("%s: offset %d after %d posts; want every post recorded but the one in flight", name, off, before[i])
 				}
 			}
-			e, err = blocksync.New(g, v.remotes(), blocksync.WithSeed(2))
+			e, err = blocksync.New(g.Replication(), v.remotes(), blocksync.WithSeed(2))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -11,13 +11,14 @@
 //
 // # Overview
 //
-// An [Engine] joins a [Guard] (a *guard.Guard), its store and a list of
-// [Remote]s. [NewOpenCX] and [NewOcamba] adapt the vendor clients of
+// An [Engine] joins a guard's replication view ([guard.Guard.Replication]:
+// its change log, consumer offsets, dead letters and state, and the one
+// way to apply a remote change) and a list of [Remote]s. [NewOpenCX] and [NewOcamba] adapt the vendor clients of
 // packages sync/opencx and sync/ocamba:
 //
 //	cx, _ := opencx.New(opencx.Config{Token: cxToken})
 //	oc, _ := ocamba.New(ocamba.Config{Token: ocToken})
-//	e, err := blocksync.New(g, []blocksync.Remote{
+//	e, err := blocksync.New(g.Replication(), []blocksync.Remote{
 //		blocksync.NewOpenCX(cx, blocksync.OpenCXOptions{}),
 //		blocksync.NewOcamba(oc, blocksync.OcambaOptions{}),
 //	}, blocksync.WithLogger(log))
@@ -26,17 +27,19 @@
 //
 // For each remote the engine makes passes. A pass pushes, then pulls:
 //
-//   - Push reads the store's change log after the remote's offset (the
+//   - Push reads the guard's change log after the remote's offset (the
 //     consumer "remote/<name>") and delivers the block records the remote
 //     accepts ([Remote.Accepts]). It never echoes a block to the remote it
-//     came from (Record.Source), pushes blocks pulled from other remotes
+//     came from (Record.Origin is the remote's consumer, or Record.Source
+//     its name), pushes blocks pulled from other remotes
 //     unless [WithMirror](false), honours Record.Target (a retried dead
 //     letter is for one consumer only), and skips a block whose contact is
 //     no longer blocked locally. The offset moves past a record only once
 //     the remote has acknowledged it, or once it is in the dead letters.
 //   - Pull fetches the remote's list page by page and applies new blocks
-//     through the guard ([Guard.BlockContact], with the remote's name as
-//     source and its creation time), so the guard's filter learns them; the
+//     through the view ([guard.Replication.Apply], with the remote's name as
+//     source, its consumer as origin and its creation time), so the guard's
+//     filter learns them; the
 //     values go through the guard's normalizer, and those that are not
 //     contacts are counted and logged (redacted). A pulled block lands in
 //     the change log like any other, which is how it reaches the other
@@ -129,12 +132,24 @@
 //
 // # Durable state
 //
-// Offsets and dead letters are the store's (consumer "remote/<name>");
-// everything else the engine keeps in the store's meta space under
-// "sync/<name>/": the pull watermark, the remote ids seen, the contacts
-// the remote lists, the contacts still listed after a local unblock, and
-// masked entries already counted. Nothing is kept in memory that a restart
-// would need: a killed process resumes from the stored offset.
+// Everything is kept through the replication view under the remote's
+// consumer "remote/<name>": its offset, its dead letters, and in its state
+// the pull watermark, the remote ids seen, the contacts the remote lists,
+// the contacts still listed after a local unblock, and masked entries
+// already counted. Nothing is kept in memory that a restart would need: a
+// killed process resumes from the stored offset. [Engine.DeadLetters],
+// [Engine.RetryDeadLetters], [Engine.HasState] and [Engine.Forget] read
+// and drop that state by remote name, without a client; a remote removed
+// for good should be forgotten so that it no longer holds the log back.
+//
+// # Bootstrap
+//
+// A remote whose offset is behind the change log's first retained record
+// (added after the log was trimmed, or away too long) is fed from the
+// guard's entries ([guard.Replication.Bootstrap]): every live block it
+// accepts and does not list yet is pushed, then it tails the log from the
+// scan's sequence number. Contacts unblocked before the scan are not
+// pushed.
 //
 // # Logging
 //

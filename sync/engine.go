@@ -15,46 +15,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/sendguard/sendguard/guard"
-	"github.com/sendguard/sendguard/normalize"
-	"github.com/sendguard/sendguard/storage"
 )
-
-// Guard is what the engine needs of a guard: *guard.Guard implements it.
-// Blocks pulled from remotes go through BlockContact so that the guard's
-// filter learns them. Implementations must be safe for concurrent use.
-type Guard interface {
-	// BlockContact blocks a canonical contact (see guard.Guard.BlockContact)
-	// and reports whether anything changed.
-	BlockContact(ctx context.Context, c normalize.Contact, original, reason string, opts ...guard.BlockOption) (added bool, err error)
-	// Normalizer returns the normalizer that makes the guard's keys.
-	Normalizer() *normalize.Normalizer
-	// Changes returns a channel closed at the next local change.
-	Changes() <-chan struct{}
-}
-
-var _ Guard = (*guard.Guard)(nil)
-
-// Store is what the engine needs of the guard's store: *storage.Store
-// implements it. The engine reads the change log, keeps one offset and
-// one dead-letter queue per remote (consumer "remote/<name>"), reads
-// entries and tombstones, and keeps its remote state in the meta space
-// under "sync/<name>/". Implementations must be safe for concurrent use.
-type Store interface {
-	ReadLog(ctx context.Context, after uint64, limit int) ([]storage.Record, error)
-	LastSeq(ctx context.Context) (uint64, error)
-	Offset(ctx context.Context, consumer string) (uint64, error)
-	SetOffset(ctx context.Context, consumer string, seq uint64) error
-	AddDeadLetter(ctx context.Context, consumer string, r storage.Record, reason string) error
-	DeadLetters(ctx context.Context, consumer string) ([]storage.DeadLetter, error)
-	Get(ctx context.Context, c normalize.Contact) (storage.Entry, bool, error)
-	Tombstone(ctx context.Context, c normalize.Contact) (time.Time, bool, error)
-	GetMeta(ctx context.Context, key string) ([]byte, bool, error)
-	PutMeta(ctx context.Context, key string, val []byte) error
-	DeleteMeta(ctx context.Context, key string) error
-	ScanMeta(ctx context.Context, prefix string, fn func(key string, val []byte) error) error
-}
-
-var _ Store = (*storage.Store)(nil)
 
 // ErrRunning is returned by [Engine.Run] when the engine is already running.
 var ErrRunning = errors.New("sync: engine already running")
@@ -72,36 +33,32 @@ func Consumer(name string) string { return "remote/" + name }
 // called at any time, and SyncOnce while Run is running (the passes of one
 // remote are serialized).
 type Engine struct {
-	g       Guard
-	st      Store
+	st      *guard.Replication
 	o       options
 	remotes []*remoteState
 	names   map[string]bool
 	running atomic.Bool
 }
 
-// New returns an engine that syncs g with remotes. The store is the
-// guard's (g's Store method) unless [WithStore] gives one. New starts
+// New returns an engine that syncs the guard whose replication view rep is
+// ([guard.Guard.Replication]) with remotes: it reads the guard's change
+// log, keeps one consumer per remote ([Consumer]), and applies pulled
+// blocks through rep, so the guard's filter learns them first. New starts
 // nothing: call [Engine.Run] or [Engine.SyncOnce]. The engine does not own
-// g nor the remotes; close the guard only after Run has returned.
+// the guard nor the remotes; close the guard only after Run has returned.
+// An engine with no remotes still answers the per-remote queries
+// ([Engine.DeadLetters], [Engine.Forget], …) by name.
 //
 // New returns an error if a remote's name is empty, not made of letters,
 // digits, '.', '_' and '-', used twice, or "local" or "import" (the
 // sources of local blocks), or if an option is out of range.
-func New(g Guard, remotes []Remote, opts ...Option) (*Engine, error) {
+func New(rep *guard.Replication, remotes []Remote, opts ...Option) (*Engine, error) {
 	o := defaultOptions()
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if g == nil {
-		return nil, errors.New("sync: nil guard")
-	}
-	if o.store == nil {
-		if gs, ok := g.(interface{ Store() *storage.Store }); ok && gs.Store() != nil {
-			o.store = gs.Store()
-		} else {
-			return nil, errors.New("sync: no store: the guard has none and WithStore was not given")
-		}
+	if rep == nil {
+		return nil, errors.New("sync: nil replication view")
 	}
 	switch {
 	case o.interval <= 0:
@@ -120,7 +77,7 @@ func New(g Guard, remotes []Remote, opts ...Option) (*Engine, error) {
 		_, _ = crand.Read(b[:]) // never fails on supported platforms
 		o.seed = binary.LittleEndian.Uint64(b[:])
 	}
-	e := &Engine{g: g, st: o.store, o: o, names: make(map[string]bool, len(remotes))}
+	e := &Engine{st: rep, o: o, names: make(map[string]bool, len(remotes))}
 	for i, r := range remotes {
 		if r == nil {
 			return nil, fmt.Errorf("sync: remote %d is nil", i)
@@ -140,7 +97,7 @@ func New(g Guard, remotes []Remote, opts ...Option) (*Engine, error) {
 			r:        r,
 			name:     name,
 			consumer: Consumer(name),
-			meta:     meta{st: o.store, prefix: "sync/" + name + "/"},
+			meta:     meta{st: rep, consumer: Consumer(name)},
 			bo:       backoff{base: o.boBase, max: o.boMax},
 			rnd:      rand.New(rand.NewPCG(o.seed, uint64(i))),
 			log:      o.log.With(slog.String("remote", name)),
@@ -219,7 +176,7 @@ func (e *Engine) loop(ctx context.Context, rs *remoteState) {
 	full := true
 	var next time.Time // when the next full pass is due
 	for {
-		changes := e.g.Changes()
+		changes := e.st.Changes()
 		if full {
 			next = time.Now().Add(e.interval(rs))
 		}

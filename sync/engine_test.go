@@ -36,12 +36,12 @@ func TestNew_Validation(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if _, err := blocksync.New(g, c.remotes, c.opts...); err == nil {
+			if _, err := blocksync.New(g.Replication(), c.remotes, c.opts...); err == nil {
 				t.Fatal("New succeeded")
 			}
 		})
 	}
-	if _, err := blocksync.New(g, []blocksync.Remote{newFakeRemote("a.b_c-1")}); err != nil {
+	if _, err := blocksync.New(g.Replication(), []blocksync.Remote{newFakeRemote("a.b_c-1")}); err != nil {
 		t.Fatalf("New with a good remote: %v", err)
 	}
 }
@@ -263,7 +263,7 @@ func TestEngine_Masked(t *testing.T) {
 		if v := blocked(t, g, "bob@example.com"); v.Blocked {
 			t.Fatal("masked entry applied")
 		}
-		if n, err := g.Store().Count(t.Context()); n != 1 || err != nil {
+		if n, err := countEntries(t, g); n != 1 || err != nil {
 			t.Fatalf("store holds %d entries (%v), want only ann's", n, err)
 		}
 	})
@@ -347,7 +347,7 @@ func TestEngine_Failures(t *testing.T) {
 		if n := r.count("flaky@example.com"); n != 2 {
 			t.Fatalf("flaky listed %d times, want 2 (one lost answer)", n)
 		}
-		dl, err := g.Store().DeadLetters(t.Context(), blocksync.Consumer("fake"))
+		dl, err := g.Replication().DeadLetters(t.Context(), blocksync.Consumer("fake"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -370,7 +370,7 @@ func TestEngine_Failures(t *testing.T) {
 		// source, and go through again.
 		r.pushErr = nil
 		r.refuse = nil
-		if n, err := g.Store().RetryDeadLetters(t.Context(), blocksync.Consumer("fake")); n != 2 || err != nil {
+		if n, err := g.Replication().RetryDeadLetters(t.Context(), blocksync.Consumer("fake")); n != 2 || err != nil {
 			t.Fatalf("RetryDeadLetters = %d, %v", n, err)
 		}
 		if rr := syncOnce(t, e).Remotes[0]; rr.Pushed != 2 || rr.DeadLettered != 0 {
@@ -587,7 +587,7 @@ func TestEngine_RetriedDeadLetterTarget(t *testing.T) {
 			t.Fatalf("report %+v", rep)
 		}
 		refuse = false
-		if n, err := g.Store().RetryDeadLetters(t.Context(), blocksync.Consumer("a")); n != 1 || err != nil {
+		if n, err := g.Replication().RetryDeadLetters(t.Context(), blocksync.Consumer("a")); n != 1 || err != nil {
 			t.Fatalf("RetryDeadLetters = %d, %v", n, err)
 		}
 		rep = syncOnce(t, e)

@@ -33,7 +33,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	e, err := blocksync.New(g, []blocksync.Remote{
+	e, err := blocksync.New(g.Replication(), []blocksync.Remote{
 		blocksync.NewOpenCX(cx, blocksync.OpenCXOptions{}),
 		blocksync.NewOcamba(oc, blocksync.OcambaOptions{}),
 	}, blocksync.WithLogger(slog.Default()))
@@ -60,7 +60,7 @@ func ExampleEngine_SyncOnce() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	e, err := blocksync.New(g, []blocksync.Remote{blocksync.NewOpenCX(cx, blocksync.OpenCXOptions{})})
+	e, err := blocksync.New(g.Replication(), []blocksync.Remote{blocksync.NewOpenCX(cx, blocksync.OpenCXOptions{})})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -185,13 +185,13 @@ func allBlocked(t *testing.T, g *guard.Guard, n int) {
 	}
 }
 
-func newEngine(t *testing.T, g blocksync.Guard, remotes []blocksync.Remote, opts ...blocksync.Option) *blocksync.Engine {
+func newEngine(t *testing.T, g *guard.Guard, remotes []blocksync.Remote, opts ...blocksync.Option) *blocksync.Engine {
 	t.Helper()
 	opts = append([]blocksync.Option{
 		blocksync.WithSeed(1),
 		blocksync.WithBackoff(100*time.Millisecond, 10*time.Second),
 	}, opts...)
-	e, err := blocksync.New(g, remotes, opts...)
+	e, err := blocksync.New(g.Replication(), remotes, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,4 +238,12 @@ func remoteStats(t *testing.T, e *blocksync.Engine, name string) blocksync.Remot
 	}
 	t.Fatalf("no stats for %q", name)
 	return blocksync.RemoteStats{}
+}
+
+// countEntries counts g's live blocks.
+func countEntries(t *testing.T, g *guard.Guard) (int, error) {
+	t.Helper()
+	n := 0
+	err := g.Scan(t.Context(), func(storage.Entry) error { n++; return nil })
+	return n, err
 }

@@ -7,10 +7,12 @@ import (
 	"encoding/hex"
 	"strings"
 	"time"
+
+	"github.com/sendguard/sendguard/guard"
 )
 
-// The engine's durable state per remote lives in the store's meta space,
-// under "sync/<remote>/":
+// The engine's durable state per remote lives in the remote's consumer
+// state ([guard.Replication.SetState], consumer "remote/<remote>"):
 //
 //	pull             the watermark the remote's last applied page returned
 //	id/<id>          a remote id the engine has seen (pushed or pulled) → contact key
@@ -88,18 +90,27 @@ func decodeTime(b []byte) (time.Time, bool) {
 	return time.Unix(0, ns).UTC(), true
 }
 
-// meta is one remote's view of the meta space.
+// meta is one remote's consumer state.
 type meta struct {
-	st     Store
-	prefix string // "sync/<remote>/"
+	st       *guard.Replication
+	consumer string // "remote/<remote>"
 }
 
 func (m meta) get(ctx context.Context, key string) ([]byte, bool, error) {
-	return m.st.GetMeta(ctx, m.prefix+key)
+	return m.st.State(ctx, m.consumer, key)
 }
 
 func (m meta) put(ctx context.Context, key string, val []byte) error {
-	return m.st.PutMeta(ctx, m.prefix+key, val)
+	return m.st.SetState(ctx, m.consumer, key, val)
+}
+
+func (m meta) del(ctx context.Context, key string) error {
+	return m.st.DeleteState(ctx, m.consumer, key)
+}
+
+// scan calls fn with each key under sub, sub stripped.
+func (m meta) scan(ctx context.Context, sub string, fn func(key string) error) error {
+	return m.st.ScanState(ctx, m.consumer, sub, func(k string, _ []byte) error { return fn(k[len(sub):]) })
 }
 
 func (m meta) listing(ctx context.Context, ckey string) (listing, bool, error) {
@@ -135,13 +146,13 @@ func (m meta) clearStale(ctx context.Context, ckey string) error {
 	if err != nil || !ok {
 		return err
 	}
-	return m.st.DeleteMeta(ctx, m.prefix+metaStale+ckey)
+	return m.del(ctx, metaStale+ckey)
 }
 
 // count counts the keys under sub.
 func (m meta) count(ctx context.Context, sub string) (int, error) {
 	n := 0
-	err := m.st.ScanMeta(ctx, m.prefix+sub, func(string, []byte) error {
+	err := m.st.ScanState(ctx, m.consumer, sub, func(string, []byte) error {
 		n++
 		return nil
 	})

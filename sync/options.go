@@ -24,7 +24,6 @@ type options struct {
 	boBase, boMax    time.Duration
 	mirror           bool
 	log              *slog.Logger
-	store            Store
 	seed             uint64
 	seeded           bool
 	permanentRetries int
@@ -84,11 +83,6 @@ func WithLogger(l *slog.Logger) Option {
 		}
 	}
 }
-
-// WithStore sets the store the engine keeps its offsets, dead letters and
-// remote state in. It must be the store the guard writes to. The default is
-// the guard's own (its Store method).
-func WithStore(s Store) Option { return func(o *options) { o.store = s } }
 
 // WithSeed seeds the engine's random jitter, for reproducible tests. The
 // default is a random seed.

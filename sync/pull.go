@@ -9,8 +9,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/sendguard/sendguard/guard"
 	"github.com/sendguard/sendguard/normalize"
+	"github.com/sendguard/sendguard/storage"
 )
 
 // pullRun is the state of one pull.
@@ -37,7 +37,7 @@ func (e *Engine) pull(ctx context.Context, rs *remoteState, t *tally) error {
 	cur := Cursor{Page: 1, Since: since, State: since}
 	run := pullRun{seen: make(map[string]struct{}), byKey: make(map[string]string),
 		keys: make(map[string]struct{}), full: since == nil}
-	changes := e.g.Changes()
+	changes := e.st.Changes()
 	for {
 		var page Page
 		err := e.retry(ctx, rs, t, func() error {
@@ -73,7 +73,7 @@ func (e *Engine) pull(ctx context.Context, rs *remoteState, t *tally) error {
 		}
 		select {
 		case <-changes:
-			changes = e.g.Changes()
+			changes = e.st.Changes()
 			if err := e.push(ctx, rs, t); err != nil {
 				return err
 			}
@@ -88,8 +88,7 @@ func (e *Engine) pull(ctx context.Context, rs *remoteState, t *tally) error {
 // its marks go.
 func (e *Engine) reconcile(ctx context.Context, rs *remoteState, run *pullRun) error {
 	var gone []string
-	err := rs.meta.st.ScanMeta(ctx, rs.meta.prefix+metaStale, func(k string, _ []byte) error {
-		key := k[len(rs.meta.prefix+metaStale):]
+	err := rs.meta.scan(ctx, metaStale, func(key string) error {
 		if _, ok := run.keys[key]; !ok {
 			gone = append(gone, key)
 		}
@@ -99,10 +98,10 @@ func (e *Engine) reconcile(ctx context.Context, rs *remoteState, run *pullRun) e
 		return err
 	}
 	for _, key := range gone {
-		if err := rs.meta.st.DeleteMeta(ctx, rs.meta.prefix+metaStale+key); err != nil {
+		if err := rs.meta.del(ctx, metaStale+key); err != nil {
 			return err
 		}
-		if err := rs.meta.st.DeleteMeta(ctx, rs.meta.prefix+metaListed+key); err != nil {
+		if err := rs.meta.del(ctx, metaListed+key); err != nil {
 			return err
 		}
 	}
@@ -232,11 +231,10 @@ func (e *Engine) apply(ctx context.Context, rs *remoteState, t *tally, run *pull
 		if reason == "" {
 			reason = "listed by " + rs.name
 		}
-		opts := []guard.BlockOption{guard.WithSource(rs.name)}
-		if !b.CreatedAt.IsZero() {
-			opts = append(opts, guard.WithCreatedAt(b.CreatedAt))
-		}
-		added, err := e.g.BlockContact(ctx, c, b.Value, reason, opts...)
+		// Applied with the remote's consumer as its origin: its own push
+		// skips the record, so the block is never echoed back.
+		added, err := e.st.Apply(ctx, storage.Record{Op: storage.OpBlock, Contact: c, Original: b.Value,
+			Reason: reason, Source: rs.name, CreatedAt: b.CreatedAt, Origin: rs.consumer})
 		switch {
 		case errors.Is(err, normalize.ErrInvalid):
 			t.add(cInvalid, 1)
@@ -264,7 +262,7 @@ func (e *Engine) apply(ctx context.Context, rs *remoteState, t *tally, run *pull
 // reports that b is, as far as the engine can tell, its own push of an
 // expiring block that has not expired (or was blocked again since).
 func (e *Engine) unblockedAt(ctx context.Context, c normalize.Contact, b *RemoteBlock, l listing, listed bool) (at time.Time, unblocked, echo bool, err error) {
-	at, ok, err := e.st.Tombstone(ctx, c)
+	at, ok, err := e.st.Unblocked(ctx, c)
 	if err != nil || ok {
 		return at, ok, false, err
 	}
@@ -274,7 +272,7 @@ func (e *Engine) unblockedAt(ctx context.Context, c normalize.Contact, b *Remote
 	if l.expiresAt.After(time.Now()) {
 		return time.Time{}, false, true, nil
 	}
-	_, live, err := e.st.Get(ctx, c)
+	_, live, err := e.st.Entry(ctx, c)
 	if err != nil || live {
 		return time.Time{}, false, live, err
 	}
@@ -300,7 +298,7 @@ func (e *Engine) skipMasked(ctx context.Context, rs *remoteState, t *tally, b *R
 
 // normalize reads a remote value with the guard's normalizer.
 func (e *Engine) normalize(b *RemoteBlock) (normalize.Contact, error) {
-	n := e.g.Normalizer()
+	n := e.st.Normalizer()
 	switch b.Kind {
 	case normalize.Email:
 		return n.Email(b.Value)

@@ -2,9 +2,11 @@ package sync
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
+	"github.com/sendguard/sendguard/guard"
 	"github.com/sendguard/sendguard/storage"
 )
 
@@ -34,7 +36,7 @@ func (e *Engine) decide(rs *remoteState, r *storage.Record) (action, string) {
 		return actSkip, ""
 	}
 	if r.Target == "" { // a retried dead letter is pushed whatever its source
-		if r.Source == rs.name {
+		if r.Origin == rs.consumer || r.Source == rs.name {
 			return actSkip, "" // never echo a block to the remote it came from
 		}
 		if !e.o.mirror && e.names[r.Source] {
@@ -73,6 +75,14 @@ func (e *Engine) push(ctx context.Context, rs *remoteState, t *tally) error {
 	}
 	for {
 		recs, err := e.st.ReadLog(ctx, off, e.o.batch)
+		if errors.Is(err, guard.ErrBehindLog) {
+			// The log was trimmed past the offset: start from the entries.
+			if off, err = e.bootstrap(ctx, rs, t); err != nil {
+				return err
+			}
+			saved = off
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -137,7 +147,7 @@ func (e *Engine) push(ctx context.Context, rs *remoteState, t *tally) error {
 
 // live reports whether r's contact is still blocked locally.
 func (e *Engine) live(ctx context.Context, r *storage.Record) (bool, error) {
-	_, ok, err := e.st.Get(ctx, r.Contact)
+	_, ok, err := e.st.Entry(ctx, r.Contact)
 	return ok, err
 }
 
@@ -260,6 +270,9 @@ func (e *Engine) pending(ctx context.Context, rs *remoteState, off uint64) (int,
 	n := 0
 	for {
 		recs, err := e.st.ReadLog(ctx, off, 1024)
+		if errors.Is(err, guard.ErrBehindLog) {
+			return e.pendingBehind(ctx, rs)
+		}
 		if err != nil {
 			return n, err
 		}

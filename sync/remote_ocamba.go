@@ -49,7 +49,9 @@ var (
 	_ StatsReporter = (*Ocamba)(nil)
 )
 
-// NewOcamba returns the remote for Ocamba Hood through c.
+// NewOcamba returns the remote for Ocamba Hood through c. c may be nil for
+// a remote that is only asked about (Accepts, an engine's Stats): its Push
+// and Pull then fail with [ErrNoClient] and send nothing.
 func NewOcamba(c *ocamba.Client, opts OcambaOptions) *Ocamba {
 	r := &Ocamba{c: c, name: opts.Name, overlap: opts.Overlap, perPage: opts.PageSize}
 	if r.name == "" {
@@ -69,6 +71,9 @@ func (r *Ocamba) Name() string { return r.name }
 
 // RequestStats returns the client's request and 429 counts.
 func (r *Ocamba) RequestStats() RequestStats {
+	if r.c == nil {
+		return RequestStats{}
+	}
 	s := r.c.Stats()
 	return RequestStats{Requests: s.Requests, RateLimited: s.RateLimited}
 }
@@ -91,6 +96,9 @@ func (r *Ocamba) Accepts(c normalize.Contact) (bool, string) {
 // description, and acknowledges it with Ocamba's id. A 2xx whose answer
 // is unreadable is acknowledged without an id.
 func (r *Ocamba) Push(ctx context.Context, recs []storage.Record) ([]Ack, error) {
+	if r.c == nil {
+		return nil, ErrNoClient
+	}
 	rec := &recs[0]
 	created, err := r.c.CreateBlockedContact(ctx, rec.Contact.Value, rec.Reason)
 	if err != nil {
@@ -107,6 +115,9 @@ func (r *Ocamba) Push(ctx context.Context, recs []storage.Record) ([]Ack, error)
 // cur.Since) minus the overlap, oldest first. The page's State is the
 // latest create_time seen so far in this pull.
 func (r *Ocamba) Pull(ctx context.Context, cur Cursor) (Page, error) {
+	if r.c == nil {
+		return Page{}, ErrNoClient
+	}
 	q := ocamba.ListQuery{Page: cur.Page, PerPage: r.perPage, Sort: "create_time"}
 	if since, ok := decodeWatermark(cur.Since); ok {
 		q.CreatedSince = since.Add(-r.overlap)

@@ -49,7 +49,9 @@ var (
 	_ StatsReporter = (*OpenCX)(nil)
 )
 
-// NewOpenCX returns the remote for OpenCX through c.
+// NewOpenCX returns the remote for OpenCX through c. c may be nil for a
+// remote that is only asked about (Accepts, an engine's Stats): its Push
+// and Pull then fail with [ErrNoClient] and send nothing.
 func NewOpenCX(c *opencx.Client, opts OpenCXOptions) *OpenCX {
 	r := &OpenCX{c: c, name: opts.Name, maxD: opts.MaxDomainsPerRequest, noPh: opts.IgnorePhones}
 	if r.name == "" {
@@ -66,6 +68,9 @@ func (r *OpenCX) Name() string { return r.name }
 
 // RequestStats returns the client's request and 429 counts.
 func (r *OpenCX) RequestStats() RequestStats {
+	if r.c == nil {
+		return RequestStats{}
+	}
 	s := r.c.Stats()
 	return RequestStats{Requests: s.Requests, RateLimited: s.RateLimited}
 }
@@ -94,6 +99,9 @@ func (r *OpenCX) Accepts(c normalize.Contact) (bool, string) {
 // A domain neither blocked nor skipped in OpenCX's answer is reported as a
 // permanent failure of that record; the ones before it are acknowledged.
 func (r *OpenCX) Push(ctx context.Context, recs []storage.Record) ([]Ack, error) {
+	if r.c == nil {
+		return nil, ErrNoClient
+	}
 	first := &recs[0]
 	if first.Contact.Kind != normalize.Domain {
 		if err := r.c.BlockContact(ctx, first.Contact.Value, first.Reason); err != nil && !acceptedErr(err) {
@@ -153,6 +161,9 @@ func acceptedErr(err error) bool {
 // its email and, unless IgnorePhones, its phone number; OpenCX keeps no
 // watermark (State is nil).
 func (r *OpenCX) Pull(ctx context.Context, cur Cursor) (Page, error) {
+	if r.c == nil {
+		return Page{}, ErrNoClient
+	}
 	p, err := r.c.ListContacts(ctx, cur.Page)
 	if err != nil {
 		return Page{}, opencxError(err)

@@ -197,7 +197,7 @@ func TestVendors_PushPull(t *testing.T) {
 		if d1, d2 := v.cx.Duplicates(), v.oc.Duplicates(); d1+d2 != 0 {
 			t.Errorf("duplicates at the vendors: opencx %d, ocamba %d (an echo?)", d1, d2)
 		}
-		dl, err := g.Store().DeadLetters(ctx, blocksync.Consumer("opencx"))
+		dl, err := g.Replication().DeadLetters(ctx, blocksync.Consumer("opencx"))
 		if err != nil || len(dl) != 1 || !strings.Contains(dl[0].Reason, "pattern") {
 			t.Errorf("opencx dead letters = %+v, %v; want the IDN email, for the pattern", dl, err)
 		}
@@ -334,7 +334,7 @@ func TestOcamba_DocumentedExampleIsInvalid(t *testing.T) {
 		if rr := syncOnce(t, e).Remotes[0]; rr.Invalid != 1 || rr.Pulled != 0 {
 			t.Fatalf("report %+v, want 1 invalid, none pulled", rr)
 		}
-		if n, _ := g.Store().Count(t.Context()); n != 0 {
+		if n, _ := countEntries(t, g); n != 0 {
 			t.Fatalf("store holds %d entries", n)
 		}
 	})
@@ -358,7 +358,7 @@ func TestOcamba_Masking(t *testing.T) {
 		if blocked(t, g, "+12025550100").Blocked {
 			t.Fatal("a masked entry was applied")
 		}
-		if n, _ := g.Store().Count(t.Context()); n != 1 {
+		if n, _ := countEntries(t, g); n != 1 {
 			t.Fatalf("store holds %d entries, want 1", n)
 		}
 	})
@@ -573,7 +573,7 @@ func runFaults(t *testing.T, f opencxtest.Faults) {
 			t.Errorf("remote block %s not pulled", s)
 		}
 	}
-	dl, err := g.Store().DeadLetters(t.Context(), "")
+	dl, err := g.Replication().DeadLetters(t.Context(), "")
 	if err != nil || len(dl) != 0 {
 		t.Errorf("%d dead letters (%v): a fault dropped a record", len(dl), err)
 	}
