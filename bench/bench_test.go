@@ -13,6 +13,7 @@ import (
 
 	"github.com/sendguard/sendguard/guard"
 	"github.com/sendguard/sendguard/normalize"
+	"github.com/sendguard/sendguard/storage"
 )
 
 // checkCase is one kind of recipient the Check benchmarks look up.
@@ -164,9 +165,9 @@ func impls(f *fixture) []impl {
 			// Badger alone: normalize, then the store's exact look-up,
 			// with no filter in front.
 			name:    "badger",
-			prepare: func(*testing.B) {},
+			prepare: func(b *testing.B) { getBadger(b, f) },
 			checker: func() func(string) (bool, error) {
-				s := f.g.Store()
+				s := badgerStore
 				return keyed(f.g.Normalizer(), func(key []byte) (bool, error) {
 					_, ok, err := s.GetKey(ctx, key)
 					return ok, err
@@ -419,5 +420,53 @@ func BenchmarkOpen(b *testing.B) {
 				b.ReportMetric(float64(fi.Size())/(1<<20), "snapshot-MB")
 			}
 		})
+	}
+}
+
+// The Badger baseline's own store, with the fixture's contacts: the
+// guard's store is the guard's alone.
+var (
+	badgerOnce  sync.Once
+	badgerStore *storage.Store
+	badgerErr   error
+)
+
+// getBadger builds the baseline's store on first use: a plain
+// storage.Store in its own directory, holding the same keys as the
+// fixture's guard.
+func getBadger(b *testing.B, f *fixture) {
+	b.Helper()
+	badgerOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "sendguard-bench-badger-")
+		if err != nil {
+			badgerErr = err
+			return
+		}
+		s, err := storage.Open(dir, storage.Options{})
+		if err != nil {
+			badgerErr = err
+			return
+		}
+		badgerStore = s
+		norm := f.g.Normalizer()
+		const chunk = 50_000
+		for lo := 0; lo < f.n; lo += chunk {
+			entries := make([]storage.Entry, 0, chunk)
+			for i := lo; i < min(lo+chunk, f.n); i++ {
+				c, err := norm.Parse(contact(i))
+				if err != nil {
+					badgerErr = err
+					return
+				}
+				entries = append(entries, storage.Entry{Contact: c, Reason: "bench"})
+			}
+			if _, err := s.Import(context.Background(), entries); err != nil {
+				badgerErr = err
+				return
+			}
+		}
+	})
+	if badgerErr != nil {
+		b.Fatal(badgerErr)
 	}
 }

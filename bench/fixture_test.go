@@ -56,6 +56,10 @@ func TestMain(m *testing.M) {
 		_ = fx.g.Close()
 		_ = os.RemoveAll(fx.dir)
 	}
+	if badgerStore != nil {
+		_ = badgerStore.Close()
+		_ = os.RemoveAll(badgerStore.Dir())
+	}
 	os.Exit(code)
 }
 

@@ -18,11 +18,8 @@ func (a *app) deadLetters(args []string) int {
 	if len(pos) > 0 {
 		return a.failf("dead-letters: unexpected argument %q (see 'sendguard help dead-letters')", pos[0])
 	}
-	consumer := ""
 	switch *vendor {
-	case "":
-	case "opencx", "ocamba":
-		consumer = blocksync.Consumer(*vendor)
+	case "", "opencx", "ocamba":
 	default:
 		return a.failf("dead-letters: --vendor %q: want opencx or ocamba", *vendor)
 	}
@@ -30,16 +27,19 @@ func (a *app) deadLetters(args []string) int {
 	if err != nil {
 		return a.failf("%s", err)
 	}
-	st := g.Store()
+	e, err := blocksync.New(g.Replication(), nil)
+	if err != nil {
+		return a.closeGuard(g, c, a.failf("dead-letters: %s", why(err)))
+	}
 	if *retry {
-		n, err := st.RetryDeadLetters(a.ctx, consumer)
+		n, err := e.RetryDeadLetters(a.ctx, *vendor)
 		if err != nil {
 			return a.closeGuard(g, c, a.failf("dead-letters: %s: %s", c.db, why(err)))
 		}
 		fmt.Fprintf(a.stdout, "retried %d\n", n)
 		return a.closeGuard(g, c, exitOK)
 	}
-	dead, err := st.DeadLetters(a.ctx, consumer)
+	dead, err := e.DeadLetters(a.ctx, *vendor)
 	if err != nil {
 		return a.closeGuard(g, c, a.failf("dead-letters: %s: %s", c.db, why(err)))
 	}

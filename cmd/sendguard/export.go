@@ -65,7 +65,7 @@ func (a *app) export(args []string) int {
 	if err != nil {
 		return a.failf("%s", err)
 	}
-	if err := g.Store().Scan(a.ctx, write); err != nil {
+	if err := g.Scan(a.ctx, write); err != nil {
 		return a.closeGuard(g, c, a.failf("export: %s: %s", c.db, why(err)))
 	}
 	return a.closeGuard(g, c, exitOK)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sendguard/sendguard/guard"
+	"github.com/sendguard/sendguard/storage"
 )
 
 // stat is one figure of the stats command: a dotted name and its value (a
@@ -51,12 +52,11 @@ func (a *app) stats(args []string) int {
 
 // collectStats gathers the figures, in print order.
 func (a *app) collectStats(g *guard.Guard) ([]stat, error) {
-	st := g.Store()
-	n, err := st.Count(a.ctx)
-	if err != nil {
+	n := 0
+	if err := g.Scan(a.ctx, func(storage.Entry) error { n++; return nil }); err != nil {
 		return nil, err
 	}
-	dead, err := st.DeadLetters(a.ctx, "")
+	dead, err := g.Replication().DeadLetters(a.ctx, "")
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +65,7 @@ func (a *app) collectStats(g *guard.Guard) ([]stat, error) {
 	list := []stat{
 		{"entries", n},
 		{"domains", gs.DomainBlocks},
-		{"provider_folding", st.ProviderFolding()},
+		{"provider_folding", g.Normalizer().ProviderFolding()},
 		{"change_log.last_seq", gs.Store.LastSeq},
 		{"dead_letters", len(dead)},
 		{"filter.capacity", f.Capacity},

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/sendguard/sendguard/guard"
-	"github.com/sendguard/sendguard/storage"
 	blocksync "github.com/sendguard/sendguard/sync"
 	"github.com/sendguard/sendguard/sync/ocamba"
 	"github.com/sendguard/sendguard/sync/opencx"
@@ -116,12 +115,12 @@ func (a *app) sync(args []string) int {
 	if err != nil {
 		return a.failf("%s", err)
 	}
-	e, err := blocksync.New(g, remotes, blocksync.WithInterval(*interval))
+	e, err := blocksync.New(g.Replication(), remotes, blocksync.WithInterval(*interval))
 	if err != nil {
 		return a.closeGuard(g, c, a.failf("sync: %s", why(err)))
 	}
 	if *once {
-		code = a.syncOnce(g, e, *timeout)
+		code = a.syncOnce(e, *timeout)
 	} else {
 		names := make([]string, len(remotes))
 		for i, r := range remotes {
@@ -134,9 +133,8 @@ func (a *app) sync(args []string) int {
 
 // syncOnce makes one pass per remote and reports it: one summary line per
 // remote and one line per record dead-lettered in this pass, on stdout.
-func (a *app) syncOnce(g *guard.Guard, e *blocksync.Engine, timeout time.Duration) int {
-	st := g.Store()
-	before, err := deadLetterSeqs(a.ctx, st)
+func (a *app) syncOnce(e *blocksync.Engine, timeout time.Duration) int {
+	before, err := deadLetterSeqs(a.ctx, e)
 	if err != nil {
 		return a.failf("sync: %s", why(err))
 	}
@@ -169,7 +167,7 @@ func (a *app) syncOnce(g *guard.Guard, e *blocksync.Engine, timeout time.Duratio
 			code = max(code, exitFound)
 		}
 	}
-	dead, err := st.DeadLetters(context.WithoutCancel(a.ctx), "")
+	dead, err := e.DeadLetters(context.WithoutCancel(a.ctx), "")
 	if err != nil {
 		return a.failf("sync: %s", why(err))
 	}
@@ -232,19 +230,19 @@ func addCounts(a, b blocksync.Counts) blocksync.Counts {
 
 // printDeadLetter writes d as sync --once and dead-letters list it:
 // dead-letter<TAB>NAME<TAB>CANONICAL<TAB>REASON.
-func (a *app) printDeadLetter(d storage.DeadLetter) {
-	fmt.Fprintf(a.stdout, "dead-letter\t%s\t%s\t%s\n", strings.TrimPrefix(d.Consumer, blocksync.Consumer("")),
+func (a *app) printDeadLetter(d blocksync.DeadLetter) {
+	fmt.Fprintf(a.stdout, "dead-letter\t%s\t%s\t%s\n", d.Remote,
 		d.Record.Contact.Value, field(a.redact(d.Reason)))
 }
 
 // deadKey identifies a dead letter.
-func deadKey(d storage.DeadLetter) string {
-	return d.Consumer + "\x00" + strconv.FormatUint(d.Record.Seq, 10)
+func deadKey(d blocksync.DeadLetter) string {
+	return d.Remote + "\x00" + strconv.FormatUint(d.Record.Seq, 10) + "\x00" + d.At.String()
 }
 
 // deadLetterSeqs returns the keys of the dead letters already stored.
-func deadLetterSeqs(ctx context.Context, st *storage.Store) (map[string]bool, error) {
-	dead, err := st.DeadLetters(ctx, "")
+func deadLetterSeqs(ctx context.Context, e *blocksync.Engine) (map[string]bool, error) {
+	dead, err := e.DeadLetters(ctx, "")
 	if err != nil {
 		return nil, err
 	}
@@ -335,31 +333,34 @@ func (a *app) reportLoop(ctx context.Context, e *blocksync.Engine, interval time
 // syncStats returns each remote's sync figures for the stats command,
 // for the remotes the environment configures or this database has sync
 // state for (an offset, dead letters, remote state). The figures need no
-// request: the remotes are made with a placeholder token.
+// request: the remotes are made without a client.
 func (a *app) syncStats(g *guard.Guard) ([]stat, error) {
-	st := g.Store()
+	rep := g.Replication()
+	probe, err := blocksync.New(rep, nil)
+	if err != nil {
+		return nil, err
+	}
 	var remotes []blocksync.Remote
 	for _, name := range []string{nameOpenCX, nameOcamba} {
 		ok := a.getenv("SENDGUARD_"+strings.ToUpper(name)+"_TOKEN") != ""
 		if !ok {
-			var err error
-			if ok, err = hasSyncState(a.ctx, st, name); err != nil {
+			if ok, err = probe.HasState(a.ctx, name); err != nil {
 				return nil, err
 			}
 		}
 		if !ok {
 			continue
 		}
-		r, err := statsRemote(name)
-		if err != nil {
-			return nil, err
+		if name == nameOpenCX {
+			remotes = append(remotes, blocksync.NewOpenCX(nil, blocksync.OpenCXOptions{Name: name}))
+		} else {
+			remotes = append(remotes, blocksync.NewOcamba(nil, blocksync.OcambaOptions{Name: name}))
 		}
-		remotes = append(remotes, r)
 	}
 	if len(remotes) == 0 {
 		return nil, nil
 	}
-	e, err := blocksync.New(g, remotes)
+	e, err := blocksync.New(rep, remotes)
 	if err != nil {
 		return nil, err
 	}
@@ -379,50 +380,4 @@ func (a *app) syncStats(g *guard.Guard) ([]stat, error) {
 		)
 	}
 	return out, nil
-}
-
-// hasSyncState reports whether the store has an offset, dead letters or
-// engine state for the remote called name.
-func hasSyncState(ctx context.Context, st *storage.Store, name string) (bool, error) {
-	consumer := blocksync.Consumer(name)
-	off, err := st.Offset(ctx, consumer)
-	if err != nil || off > 0 {
-		return off > 0, err
-	}
-	dead, err := st.DeadLetters(ctx, consumer)
-	if err != nil || len(dead) > 0 {
-		return len(dead) > 0, err
-	}
-	found := false
-	err = st.ScanMeta(ctx, "sync/"+name+"/", func(string, []byte) error {
-		found = true
-		return errStop
-	})
-	if errors.Is(err, errStop) {
-		err = nil
-	}
-	return found, err
-}
-
-var errStop = errors.New("stop")
-
-// statsRemote returns a remote that is only asked for its figures: it
-// decides which records it accepts (for the pending count) and never
-// sends a request.
-func statsRemote(name string) (blocksync.Remote, error) {
-	const placeholder = "stats-only"
-	switch name {
-	case nameOpenCX:
-		c, err := opencx.New(opencx.Config{Token: placeholder})
-		if err != nil {
-			return nil, err
-		}
-		return blocksync.NewOpenCX(c, blocksync.OpenCXOptions{Name: name}), nil
-	default:
-		c, err := ocamba.New(ocamba.Config{Token: placeholder})
-		if err != nil {
-			return nil, err
-		}
-		return blocksync.NewOcamba(c, blocksync.OcambaOptions{Name: name}), nil
-	}
 }
