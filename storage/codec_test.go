@@ -90,7 +90,43 @@ func TestCodec_RecordRoundTrip(t *testing.T) {
 func sameRecord(a, b Record) bool {
 	return a.Seq == b.Seq && a.Op == b.Op && a.Contact == b.Contact && a.Original == b.Original &&
 		a.Reason == b.Reason && a.Source == b.Source && a.Time.Equal(b.Time) && a.ExpiresAt.Equal(b.ExpiresAt) &&
-		a.Target == b.Target
+		a.Target == b.Target && a.Origin == b.Origin && a.CreatedAt.Equal(b.CreatedAt)
+}
+
+// TestRecordOriginAndCreated: the trailer round-trips (alone and inside a
+// dead letter), and a record without it keeps the v1 bytes exactly, so
+// records written before the fields decode as before.
+func TestRecordOriginAndCreated(t *testing.T) {
+	c := normalize.Contact{Kind: normalize.Email, Value: "ann@x.com"}
+	base := Record{Op: OpBlock, Contact: c, Reason: "r", Source: "s", Time: codecTimes[1], Target: "t"}
+	v1 := encodeRecord(nil, &base)
+	if want := "t"; string(v1[len(v1)-len(want):]) != want {
+		t.Fatalf("a record without origin or creation time does not end with its target: %q", v1)
+	}
+	for _, in := range []Record{
+		{Op: OpBlock, Contact: c, Origin: "fleet"},
+		{Op: OpBlock, Contact: c, CreatedAt: codecTimes[2]},
+		{Op: OpUnblock, Contact: c, Origin: "remote/opencx", CreatedAt: codecTimes[3], Time: codecTimes[1], Target: "x"},
+	} {
+		var out Record
+		if err := decodeRecord(encodeRecord(nil, &in), &out); err != nil || !sameRecord(in, out) {
+			t.Errorf("round trip %+v -> %+v, %v", in, out, err)
+		}
+		if recordSize(&in) < len(encodeRecord(nil, &in)) {
+			t.Errorf("recordSize(%+v) too small", in)
+		}
+		dl := DeadLetter{Record: in, Reason: "no", At: codecTimes[1]}
+		var dout DeadLetter
+		if err := decodeDeadLetter(encodeDeadLetter(&dl), &dout); err != nil || !sameRecord(dout.Record, in) {
+			t.Errorf("dead letter round trip %+v -> %+v, %v", in, dout.Record, err)
+		}
+	}
+	// Unknown trailer flags are corrupt, not ignored.
+	bad := encodeRecord(nil, &Record{Op: OpBlock, Contact: c, Origin: "o"})
+	bad[len(bad)-1] |= 0x80
+	if err := decodeRecord(bad, new(Record)); err == nil {
+		t.Error("a trailer with unknown flags decoded")
+	}
 }
 
 func TestBadgerExpiry(t *testing.T) {
