@@ -66,9 +66,54 @@
 // # Lifecycle
 //
 // [Open] starts one background goroutine (the filter's maintenance);
-// [Guard.Close] stops it, writes the filter snapshot and closes the store
-// the guard opened. [New] wraps a store the caller owns and does not close
-// it.
+// [Guard.Close] stops it, writes the filter snapshot and closes the store.
+//
+// # One writer
+//
+// The guard is the only writer of its store: nothing exported hands the
+// store out, and every path that creates or removes a block — Block,
+// BlockContact, Import, ImportEntries, Unblock, UnblockContact and
+// [Replication.Apply] — goes through the same two internal steps, which
+// tell the filter and the domain set before the write can be seen. Every
+// write of an entry appends a change-log record in the same transaction,
+// and a filter snapshot is trusted only when its stamp names the log's
+// last sequence number, so a store changed by anything else (opened
+// directly while no guard ran) is rescanned on the next [Open]. Reads go
+// through [Guard.Check] and [Guard.Scan].
+//
+// # Replication
+//
+// [Guard.Replication] returns the view that copies the blocklist elsewhere
+// — the sync engine's vendor remotes, a fleet of guards — build on:
+//
+//	r := g.Replication()
+//	off, _ := r.Offset(ctx, "fleet")
+//	for {
+//		wake := r.Changes() // before reading, so no change is missed
+//		recs, err := r.ReadLog(ctx, off, 256)
+//		if errors.Is(err, guard.ErrBehindLog) {
+//			off, err = r.Bootstrap(ctx, sendEntry) // the live blocks, at a known seq
+//			...
+//		}
+//		for _, rec := range recs {
+//			if rec.Origin != "fleet" { send(rec) } // never echo a change back
+//		}
+//		... r.SetOffset(ctx, "fleet", off) ... <-wake
+//	}
+//
+// A change-log record (storage.Record) carries everything needed to replay
+// the change exactly: op, canonical contact, original text, reason, source,
+// creation and expiry times, its sequence number, and its origin. A change
+// received from elsewhere is written with [Replication.Apply] and an
+// origin — the receiving consumer's name — so that the consumer skips it
+// and nothing is echoed. Each consumer has an offset (which holds the log
+// back from trimming), dead letters, and a small key/value state;
+// [Replication.Forget] drops all three for a consumer gone for good. A
+// consumer whose offset is behind the first retained record gets
+// [ErrBehindLog] and starts again from [Replication.Bootstrap]: one
+// consistent read of the live blocks and the sequence number it is at,
+// after which it tails the log — no live block is missed, and no block
+// unblocked before the read is seen.
 //
 // # Logging
 //

@@ -19,7 +19,7 @@ const (
 	FailOpen
 )
 
-// Option configures [Open] and [New].
+// Option configures [Open].
 type Option func(*options)
 
 type options struct {
@@ -58,8 +58,7 @@ func defaultOptions() options {
 // (storage.Options.MinFreeBytes): while less is available, Block, Unblock
 // and Import fail with an error wrapping storage.ErrDiskFull and write
 // nothing, rather than let Badger fault on a full disk; Check goes on
-// answering. The default (0) is 64 MiB; negative disables the check. Only
-// for [Open]: a store given to [New] has its own setting.
+// answering. The default (0) is 64 MiB; negative disables the check.
 func WithMinFreeDisk(bytes int64) Option { return func(o *options) { o.minFree = bytes } }
 
 // WithRegion sets the default region (ISO 3166-1 alpha-2, e.g. "GB") used to
@@ -121,7 +120,7 @@ func WithClock(now func() time.Time) Option {
 // writes the filter to a file beside the store, and the next [Open] loads it
 // instead of scanning the store — but only if it matches the store exactly;
 // otherwise it is ignored and the filter is rebuilt. The default value is
-// true for [Open]; [New] never snapshots unless [WithSnapshotPath] is given.
+// true.
 func WithSnapshot(on bool) Option { return func(o *options) { o.snapshot = on } }
 
 // WithSnapshotPath sets the snapshot file's path (and turns snapshots on).

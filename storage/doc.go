@@ -19,6 +19,12 @@
 // to dead letters ([Store.AddDeadLetter], [Store.RetryDeadLetters]).
 // [Store.GetMeta] and friends keep other packages' small durable state.
 //
+// Applications do not write a store directly: package guard is its only
+// writer (guard.Replication is the view replication builds on). A record
+// carries its change's [Record.Origin] (where a replicated change came
+// from, set through [Entry.Origin] and [Store.DeleteFrom]) and a block's
+// [Record.CreatedAt], so that it can be replayed exactly elsewhere.
+//
 // The store does not normalize: contacts arrive canonical, from package
 // normalize, and are stored under [normalize.Contact.Key].
 //
@@ -91,6 +97,10 @@
 // retention alone decides, so a consumer that registers late sees at least
 // the retention period. [Store.DeleteOffset] unregisters a consumer that
 // would otherwise hold the log forever. The last record is never trimmed.
+// Trim first records how far it goes ([Store.Trimmed]), so a consumer whose
+// offset is below that has missed records: it starts again from
+// [Store.ScanAt], one consistent read of the live entries together with the
+// seq of the last record that read includes, and tails the log from there.
 //
 // [Store.RetryDeadLetters] re-appends each dead letter's record as a new
 // record with [Record.Target] set to its consumer and deletes the dead
