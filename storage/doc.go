@@ -39,7 +39,8 @@
 //	                                 source, created-at, expires-at); Badger
 //	                                 TTL set from expires-at
 //	log/<seq: 8 bytes big-endian>    change-log record (op, contact, original,
-//	                                 reason, source, time, expires-at, target)
+//	                                 reason, source, time, expires-at, target,
+//	                                 and optionally origin, created-at)
 //	off/<consumer>                   consumer offset: 8 bytes big-endian
 //	dead/<consumer>\x00<id: 8 bytes> dead letter (reason, time, the record)
 //	tomb/<contact key>               tombstone: time of the last unblock
@@ -47,6 +48,7 @@
 //	sys/format                       JSON: format version, key version,
 //	                                 provider folding, creation time
 //	sys/seq/log, sys/seq/dead        Badger sequence leases
+//	sys/trimmed                      seq of the last record Trim removed
 //
 // Every binary value starts with a version byte; a value that does not
 // decode gives an error wrapping [ErrCorrupt] that names the key, with the
