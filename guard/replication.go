@@ -214,10 +214,10 @@ func (r *Replication) DeleteState(ctx context.Context, consumer, key string) err
 	return r.g.store.DeleteMeta(ctx, stateKey(consumer, key))
 }
 
-// ScanState calls fn with each key (without prefix's consumer part: the
-// key as given to SetState) and value of consumer's state that starts with
-// prefix, in key order. val is valid only during fn. An error from fn
-// stops the scan and is returned.
+// ScanState calls fn with each key of consumer's state that starts with
+// prefix (the key as given to SetState) and its value, in key order. val
+// is valid only during fn. An error from fn stops the scan and is
+// returned.
 func (r *Replication) ScanState(ctx context.Context, consumer, prefix string, fn func(key string, val []byte) error) error {
 	if err := r.open(); err != nil {
 		return err
