@@ -151,7 +151,7 @@ type parser struct {
 	arf      *textproto.Header
 	returned *textproto.Header // the first returned message's header
 	top      *textproto.Header // this message's own header
-	date     time.Time         // the outermost message's Date
+	date     time.Time         // the report's Date
 }
 
 func (p *parser) parse(r io.Reader, depth int) error {
@@ -160,10 +160,8 @@ func (p *parser) parse(r io.Reader, depth int) error {
 		return err
 	}
 	p.top = &e.Header.Header
-	if depth == 0 {
-		if t, err := mail.ParseDate(e.Header.Get("Date")); err == nil {
-			p.date = t
-		}
+	if t, err := mail.ParseDate(e.Header.Get("Date")); err == nil {
+		p.date = t
 	}
 	return e.Walk(func(_ []int, part *message.Entity, err error) error {
 		if part == nil {
@@ -199,8 +197,9 @@ func (p *parser) parse(r io.Reader, depth int) error {
 				sub := &parser{}
 				err := sub.parse(part.Body, depth+1)
 				if sub.status != nil || sub.arf != nil {
+					// The report's own Date, not the forward's.
 					p.status, p.arf, p.returned = sub.status, sub.arf, sub.returned
-					if p.date.IsZero() {
+					if !sub.date.IsZero() {
 						p.date = sub.date
 					}
 					return err

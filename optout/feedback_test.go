@@ -96,6 +96,15 @@ func TestParseFeedback_Details(t *testing.T) {
 		t.Errorf("Diagnostic %q", d)
 	}
 
+	// A forwarded report keeps its own Date, not the forward's.
+	fb, err = optout.ParseFeedback(bytes.NewReader(readFixture(t, "arf-forwarded.eml")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fb.Date.UTC().Format("15:04") != "07:59" {
+		t.Errorf("forwarded report's Date %v, want 07:59", fb.Date)
+	}
+
 	fb, err = optout.ParseFeedback(bytes.NewReader(readFixture(t, "postfix-hard.eml")))
 	if err != nil {
 		t.Fatal(err)

@@ -75,7 +75,8 @@ type UnsubscribeConfig struct {
 // links they carry. It is an [http.Handler]:
 //
 //   - POST with List-Unsubscribe=One-Click in its body (urlencoded or
-//     multipart/form-data) blocks the link's recipient (source
+//     multipart/form-data; a body without a Content-Type is read as
+//     urlencoded) blocks the link's recipient (source
 //     "unsubscribe") durably — as durable as the guard's writes — before the
 //     200 goes out; no redirect, no cookie. A replay is harmless: the block
 //     is already there.
@@ -314,19 +315,35 @@ func (u *Unsubscriber) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // oneClick reads a POST body and reports whether it carries
-// List-Unsubscribe=One-Click; if not, it has answered.
+// List-Unsubscribe=One-Click; if not, it has answered. The body is read as
+// a form when it says it is one (urlencoded or multipart/form-data, as RFC
+// 8058 has it) and as an urlencoded body otherwise: a client that leaves
+// the Content-Type out still means it, and the link's tag, not the body,
+// is what authenticates the request.
 func (u *Unsubscriber) oneClick(w http.ResponseWriter, r *http.Request) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, maxUnsubscribeBody)
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	var err error
+	var (
+		val string
+		err error
+	)
 	switch mt {
 	case "multipart/form-data":
 		err = r.ParseMultipartForm(maxUnsubscribeBody)
 		if r.MultipartForm != nil {
 			defer func() { _ = r.MultipartForm.RemoveAll() }()
 		}
-	default:
+		val = r.PostFormValue("List-Unsubscribe")
+	case "application/x-www-form-urlencoded":
 		err = r.ParseForm()
+		val = r.PostFormValue("List-Unsubscribe")
+	default:
+		var b []byte
+		if b, err = io.ReadAll(r.Body); err == nil {
+			var q url.Values
+			q, err = url.ParseQuery(strings.TrimSpace(string(b)))
+			val = q.Get("List-Unsubscribe")
+		}
 	}
 	var tooBig *http.MaxBytesError
 	switch {
@@ -336,7 +353,7 @@ func (u *Unsubscriber) oneClick(w http.ResponseWriter, r *http.Request) bool {
 	case err != nil:
 		http.Error(w, "bad request", http.StatusBadRequest)
 		return false
-	case r.PostFormValue("List-Unsubscribe") != "One-Click":
+	case val != "One-Click":
 		http.Error(w, "not a one-click unsubscribe request", http.StatusBadRequest)
 		return false
 	}

@@ -209,6 +209,23 @@ func TestUnsubscriber_Multipart(t *testing.T) {
 	}
 }
 
+// TestUnsubscriber_NoContentType: a one-click body without a Content-Type
+// still counts, straight through ServeHTTP (no server, no mux).
+func TestUnsubscriber_NoContentType(t *testing.T) {
+	g := memGuard(t)
+	u, err := optout.NewUnsubscriber(g, optout.UnsubscribeConfig{Secret: testSecret, URL: "https://mail.example.com/unsubscribe"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := u.Headers("hal@example.com")
+	link := strings.Trim(h["List-Unsubscribe"], "<>")
+	w := httptest.NewRecorder()
+	u.ServeHTTP(w, httptest.NewRequest(http.MethodPost, link, strings.NewReader("List-Unsubscribe=One-Click")))
+	if w.Code != http.StatusOK || !blocked(t, g, "hal@example.com").Blocked {
+		t.Fatalf("POST without Content-Type: %d", w.Code)
+	}
+}
+
 func TestUnsubscriber_GetNeverBlocks(t *testing.T) {
 	g := memGuard(t)
 	r := newUnsubRig(t, g, optout.UnsubscribeConfig{})
@@ -284,6 +301,9 @@ func TestUnsubscriber_Refusals(t *testing.T) {
 		}
 		resp.Body.Close()
 		return resp.StatusCode
+	}
+	if s := post("text/plain", "hello"); s != http.StatusBadRequest {
+		t.Errorf("text body: %d, want 400", s)
 	}
 	if s := post("application/x-www-form-urlencoded", ""); s != http.StatusBadRequest {
 		t.Errorf("no one-click field: %d, want 400", s)
