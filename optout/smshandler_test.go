@@ -176,3 +176,16 @@ func TestSMSHandler_Clock(t *testing.T) {
 		t.Errorf("the block's CreatedAt %v is not the time asked %v", v.CreatedAt, t0.Add(time.Second))
 	}
 }
+
+// TestSMSHandler_NoToken: without an auth token nothing is checked (for a
+// handler behind something else that authenticates the provider).
+func TestSMSHandler_NoToken(t *testing.T) {
+	r := newSMSRig(t, optout.SMSConfig{})
+	code, body := r.post(t, url.Values{"From": {"+12025550160"}, "Body": {"HELP"}}, "")
+	if code != http.StatusOK || strings.Contains(body, "<Message>") {
+		t.Errorf("HELP without a reply configured: %d %q, want an empty TwiML", code, body)
+	}
+	if code, _ := r.post(t, url.Values{"From": {"+12025550160"}, "Body": {"stop"}}, ""); code != http.StatusOK || !blocked(t, r.g, "+12025550160").Blocked {
+		t.Fatalf("unsigned STOP without a token: %d", code)
+	}
+}
