@@ -361,11 +361,11 @@ func (u *Unsubscriber) oneClick(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // confirmPage is the GET answer: a button that POSTs the one-click body to
-// the same URL (an empty action is the page's own URL).
+// the same URL (a form without an action posts to the page's own URL).
 const confirmPage = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <meta name="robots" content="noindex"><title>Unsubscribe</title></head>
-<body><form method="post" action="">
+<body><form method="post">
 <input type="hidden" name="List-Unsubscribe" value="One-Click">
 <p>Stop receiving these emails?</p>
 <button type="submit">Unsubscribe</button>
