@@ -25,17 +25,18 @@
 //
 // # Opt-out replies
 //
-// The inbound side is an [http.Handler] for the provider's incoming-message
-// webhook (form fields From, To, Body). When the trimmed message is, in any
-// case, one of STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE or
-// OPTOUT, it blocks the sender, so the next send to that number is
-// suppressed; START or UNSTOP lifts that block again — but only a block an
-// opt-out made, never one an operator or a blocklist import made. It
-// answers keyword messages with an empty TwiML document (the provider sends
-// its own standard confirmation) and other messages with 204 No Content.
-// Requests must carry a valid X-Twilio-Signature (HMAC-SHA1 of the webhook
-// URL and the sorted form fields, keyed with the auth token); anything else
-// is refused with 403, so that nobody but the provider can block or unblock
-// a number. The demo plays the provider's part and posts signed replies to
-// the handler running on a local test server.
+// The inbound side is package optout's [optout.SMSHandler], mounted on the
+// provider's incoming-message webhook (form fields From, To, Body). A reply
+// that [optout.ClassifySMS] reads as an opt-out — STOP, UNSUBSCRIBE, ARRET
+// and the other keywords, or a short message such as "please stop texting
+// me" — blocks the sender (source "sms"), so the next send to that number
+// is suppressed; START, UNSTOP or YES lifts that block again — but only a
+// block an SMS opt-out made, never one an operator or a blocklist import
+// made. Keyword messages are answered with an empty TwiML document (the
+// provider sends its own standard confirmation), other messages with 204 No
+// Content. Requests must carry a valid X-Twilio-Signature (HMAC-SHA1 of the
+// webhook URL and the sorted form fields, keyed with the auth token);
+// anything else is refused with 403, so that nobody but the provider can
+// block or unblock a number. The demo plays the provider's part and posts
+// signed replies to the handler running on a local test server.
 package main

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sendguard/sendguard/guard"
+	"github.com/sendguard/sendguard/optout"
 )
 
 func main() {
@@ -155,13 +156,19 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (*report, error) {
 	hc := &http.Client{Timeout: cfg.Timeout}
 	api := &client{BaseURL: base, AccountSID: cfg.SID, AuthToken: cfg.Token, HTTP: hc}
 
+	// The webhook: optout's handler, mounted on a local test server. Its
+	// URL is what the provider signs, so it is configured once the server
+	// has one.
 	mux := http.NewServeMux()
-	hook := &optOutHandler{g: g, authToken: cfg.Token}
-	mux.Handle("/sms/incoming", hook)
 	wh := httptest.NewServer(mux)
 	defer wh.Close()
-	hook.publicURL = wh.URL + "/sms/incoming"
-	fmt.Fprintf(stdout, "webhook: incoming messages at %s\n", hook.publicURL)
+	hookURL := wh.URL + "/sms/incoming"
+	hook, err := optout.NewSMSHandler(g, optout.SMSConfig{AuthToken: cfg.Token, URL: hookURL})
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("/sms/incoming", hook)
+	fmt.Fprintf(stdout, "webhook: incoming messages at %s\n", hookURL)
 
 	// The SID of the last message sent is kept for printing.
 	var sid string
@@ -197,7 +204,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (*report, error) {
 	replyAll := func(rs []inbound) error {
 		fmt.Fprintln(stdout, "\nreplies (the provider posts them to the webhook):")
 		for _, in := range rs {
-			status, err := postInbound(ctx, hc, hook.publicURL, cfg.Token, SMS{From: in.from, To: cfg.From, Body: in.body})
+			status, err := postInbound(ctx, hc, hookURL, cfg.Token, SMS{From: in.from, To: cfg.From, Body: in.body})
 			if err != nil {
 				return err
 			}
@@ -267,7 +274,7 @@ func postInbound(ctx context.Context, hc *http.Client, hookURL, token string, m 
 		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Twilio-Signature", signature(token, hookURL, form))
+	req.Header.Set("X-Twilio-Signature", optout.TwilioSignature(token, hookURL, form))
 	resp, err := hc.Do(req)
 	if err != nil {
 		return 0, fmt.Errorf("sms example: webhook: %w", err)

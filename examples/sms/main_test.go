@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/sendguard/sendguard/guard"
+	"github.com/sendguard/sendguard/optout"
 )
 
 const (
@@ -41,18 +43,23 @@ func newRig(t *testing.T) *rig {
 	ps := httptest.NewServer(p)
 	t.Cleanup(ps.Close)
 	api := &client{BaseURL: ps.URL, AccountSID: testSID, AuthToken: testToken, HTTP: ps.Client()}
-	hook := &optOutHandler{g: g, authToken: testToken}
-	hs := httptest.NewServer(hook)
+	mux := http.NewServeMux()
+	hs := httptest.NewServer(mux)
 	t.Cleanup(hs.Close)
-	hook.publicURL = hs.URL + "/sms"
-	return &rig{g: g, provider: p, api: api, send: guarded(g, api), hookURL: hook.publicURL}
+	hookURL := hs.URL + "/sms"
+	hook, err := optout.NewSMSHandler(g, optout.SMSConfig{AuthToken: testToken, URL: hookURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux.Handle("/sms", hook)
+	return &rig{g: g, provider: p, api: api, send: guarded(g, api), hookURL: hookURL}
 }
 
 // reply posts an incoming message from `from` to the webhook, signed.
 func (r *rig) reply(t *testing.T, from, body string) *http.Response {
 	t.Helper()
 	form := url.Values{"From": {from}, "To": {ourNumber}, "Body": {body}, "MessageSid": {"SMx"}}
-	return r.post(t, form, signature(testToken, r.hookURL, form))
+	return r.post(t, form, optout.TwilioSignature(testToken, r.hookURL, form))
 }
 
 func (r *rig) post(t *testing.T, form url.Values, sig string) *http.Response {
@@ -105,7 +112,7 @@ func TestOptOut_EndToEnd(t *testing.T) {
 	if !errors.Is(err, guard.ErrBlocked) || !errors.As(err, &be) || be.Sent {
 		t.Fatalf("send after STOP = %v, want a *BlockedError, not sent", err)
 	}
-	if got := be.Suppressed[0].Verdict.Reason; got != optOutReason+"STOP" {
+	if got := be.Suppressed[0].Verdict.Reason; got != "sms opt-out" {
 		t.Errorf("reason %q", got)
 	}
 
@@ -126,8 +133,8 @@ func TestOptOut_EndToEnd(t *testing.T) {
 
 func TestOptOut_Keywords(t *testing.T) {
 	r := newRig(t)
-	for i, body := range []string{"STOP", "stopall", " Unsubscribe", "cancel\n", "End", "QUIT ", "revoke", "\tOptOut"} {
-		from := "+1202555020" + string(rune('0'+i))
+	for i, body := range []string{"STOP", "stopall", " Unsubscribe", "cancel\n", "End", "QUIT ", "revoke", "\tOptOut", "stop please", "STOP!"} {
+		from := fmt.Sprintf("+120255502%02d", i)
 		if resp := r.reply(t, from, body); resp.StatusCode != http.StatusOK {
 			t.Errorf("%q: status %d, want 200", body, resp.StatusCode)
 		}
@@ -135,9 +142,9 @@ func TestOptOut_Keywords(t *testing.T) {
 			t.Errorf("%q did not block the sender", body)
 		}
 	}
-	for i, body := range []string{"stop please", "STOP!", "S T O P", "halt", "", "HELP", "start"} {
+	for i, body := range []string{"stopwatch", "nonstop", "S T O P", "halt", "", "HELP", "start"} {
 		from := "+1202555030" + string(rune('0'+i))
-		if resp := r.reply(t, from, body); resp.StatusCode != http.StatusNoContent && !(body == "start" && resp.StatusCode == http.StatusOK) {
+		if resp := r.reply(t, from, body); resp.StatusCode != http.StatusNoContent && !((body == "start" || body == "HELP") && resp.StatusCode == http.StatusOK) {
 			t.Errorf("%q: status %d, want 204", body, resp.StatusCode)
 		}
 		if r.blocked(t, from) {
@@ -172,11 +179,11 @@ func TestOptOut_Refused(t *testing.T) {
 	if resp := r.post(t, form, ""); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("unsigned: %d, want 403", resp.StatusCode)
 	}
-	if resp := r.post(t, form, signature("wrong-token", r.hookURL, form)); resp.StatusCode != http.StatusForbidden {
+	if resp := r.post(t, form, optout.TwilioSignature("wrong-token", r.hookURL, form)); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("wrong key: %d, want 403", resp.StatusCode)
 	}
 	tampered := url.Values{"From": {"+12025550111"}, "To": {ourNumber}, "Body": {"START"}}
-	if resp := r.post(t, form, signature(testToken, r.hookURL, tampered)); resp.StatusCode != http.StatusForbidden {
+	if resp := r.post(t, form, optout.TwilioSignature(testToken, r.hookURL, tampered)); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("signature of other fields: %d, want 403", resp.StatusCode)
 	}
 	if r.blocked(t, "+12025550111") {
@@ -270,7 +277,7 @@ func TestRealMain(t *testing.T) {
 	if code := realMain(t.Context(), nil, &out, &errb); code != 0 {
 		t.Fatalf("exit code %d, stderr:\n%s", code, errb.String())
 	}
-	if !strings.Contains(out.String(), "blocked: sms opt-out: replied STOP") {
+	if !strings.Contains(out.String(), "blocked: sms opt-out") {
 		t.Errorf("output lacks the opt-out:\n%s", out.String())
 	}
 	if code := realMain(t.Context(), []string{"-region"}, io.Discard, io.Discard); code != 2 {

@@ -2,16 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/sendguard/sendguard/guard"
@@ -141,19 +136,4 @@ func isE164(s string) bool {
 		}
 	}
 	return true
-}
-
-// signature is Twilio's request signature: base64 of HMAC-SHA1, keyed
-// with the auth token, over the full URL the provider posted to followed by
-// each form field's name and value, fields sorted by name.
-func signature(authToken, fullURL string, form url.Values) string {
-	mac := hmac.New(sha1.New, []byte(authToken))
-	_, _ = io.WriteString(mac, fullURL) // a hash never fails to write
-	for _, k := range slices.Sorted(maps.Keys(form)) {
-		for _, v := range form[k] {
-			_, _ = io.WriteString(mac, k)
-			_, _ = io.WriteString(mac, v)
-		}
-	}
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }

@@ -30,6 +30,22 @@
 // body in quoted-printable, and header values are encoded (RFC 2047) and
 // checked for line breaks.
 //
+// # One-click unsubscribe
+//
+// Every message with a single recipient (the demo's newsletter) gets the
+// RFC 8058 header fields from an [optout.Unsubscriber]:
+//
+//	List-Unsubscribe: <https://shop.example/unsubscribe/TOKEN>
+//	List-Unsubscribe-Post: List-Unsubscribe=One-Click
+//
+// The token names the recipient and carries an HMAC tag, so the link is
+// per recipient: a message to several people gets none (send bulk mail one
+// recipient per message). A real sender serves the Unsubscriber at that URL
+// (-unsubscribe-url) with one long-lived secret (the demo makes a random one
+// per run) and DKIM-signs each message with both fields listed in the
+// signature's h= tag: Gmail and Yahoo ignore one-click headers a DKIM
+// signature does not cover. The demo prints the fields the server received.
+//
 // A permanent "no such mailbox" answer (5.1.x) to RCPT TO is a hard bounce:
 // the demo blocks that address at once, so the next message to it is
 // suppressed by the guard rather than rejected by the server. The in-process

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,6 +20,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/sendguard/sendguard/guard"
+	"github.com/sendguard/sendguard/optout"
 	"github.com/sendguard/sendguard/storage"
 )
 
@@ -38,6 +41,7 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&cfg.SMTP, "smtp", "", "send to this SMTP server (`HOST:PORT`, plain SMTP, no auth) instead of the in-process one")
 	fs.StringVar(&cfg.From, "from", "Example Shop <news@shop.example>", "sender `address`")
 	fs.DurationVar(&cfg.Timeout, "timeout", 30*time.Second, "bound for each message's SMTP exchange")
+	fs.StringVar(&cfg.UnsubscribeURL, "unsubscribe-url", defaultUnsubscribeURL, "https `URL` of the one-click unsubscribe handler, for List-Unsubscribe")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -58,7 +62,16 @@ type config struct {
 	SMTP    string        // SMTP server; "" = start the in-process one
 	From    string        // sender; "" = "Example Shop <news@shop.example>"
 	Timeout time.Duration // per message; 0 = 30s
+	// UnsubscribeURL is where the one-click unsubscribe handler is served
+	// ("" = defaultUnsubscribeURL); UnsubscribeSecret keys its links (nil =
+	// 32 random bytes for this run; a real sender keeps one secret).
+	UnsubscribeURL    string
+	UnsubscribeSecret []byte
 }
+
+// defaultUnsubscribeURL is the demo's one-click unsubscribe URL. Nothing
+// serves it here: the links only show what a real sender's would look like.
+const defaultUnsubscribeURL = "https://shop.example/unsubscribe"
 
 // outcome is what happened to one message of the batch.
 type outcome struct {
@@ -110,6 +123,13 @@ func batch(from string) []Message {
 			To:   []string{"ANN@EXAMPLE.COM", "eve@lists.example.net"},
 			Cc:   []string{"j.a.n.e.d.o.e@gmail.com"},
 			Body: "Nobody will read this.\n",
+		},
+		{
+			// A newsletter: one recipient, so it carries one-click
+			// unsubscribe headers (see withListUnsubscribe).
+			From: from, Subject: "Our newsletter",
+			To:   []string{"Carol Lee <carol@example.org>"},
+			Body: "News from the shop.\n",
 		},
 		{
 			From: from, Subject: "Reminder: café opening",
@@ -185,7 +205,23 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (*report, error) {
 			}
 		},
 	}
-	send := guard.Wrap(g, sender, addressing, guard.WithPolicy(guard.DropBlocked))
+	secret := cfg.UnsubscribeSecret
+	if secret == nil {
+		secret = make([]byte, 32)
+		_, _ = rand.Read(secret) // crypto/rand.Read never fails on supported platforms
+	}
+	unsub, err := optout.NewUnsubscriber(g, optout.UnsubscribeConfig{
+		Secret: secret,
+		URL:    cmp.Or(cfg.UnsubscribeURL, defaultUnsubscribeURL),
+	})
+	if err != nil {
+		return nil, err
+	}
+	// The guard first, then the unsubscribe headers for what is left.
+	send := guard.Chain[Message](sender,
+		guard.NewMiddleware(g, addressing, guard.WithPolicy(guard.DropBlocked)),
+		withListUnsubscribe(unsub),
+	)
 
 	for i, m := range batch(cfg.From) {
 		if err := ctx.Err(); err != nil {
@@ -221,6 +257,32 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (*report, error) {
 	fmt.Fprintf(stdout, "\nguard: %d checks, %d allowed, %d blocked, %d filter maybes\n",
 		st.Checks, st.Allowed, st.Blocked, st.FilterMaybes)
 	return rep, nil
+}
+
+// withListUnsubscribe adds RFC 8058 one-click unsubscribe header fields
+// (List-Unsubscribe, List-Unsubscribe-Post) to every message with exactly
+// one recipient: the link names that recipient, so a message to several
+// people cannot carry one (send bulk mail one recipient per message). A
+// real sender then DKIM-signs the message with both fields in the
+// signature's h= tag: Gmail and Yahoo ignore one-click headers the
+// signature does not cover.
+func withListUnsubscribe(u *optout.Unsubscriber) guard.Middleware[Message] {
+	return func(next guard.Sender[Message]) guard.Sender[Message] {
+		return guard.SenderFunc[Message](func(ctx context.Context, m Message) error {
+			if rs := recipients(m); len(rs) == 1 {
+				h, err := u.Headers(rs[0])
+				if err != nil {
+					return err
+				}
+				m.Header = maps.Clone(m.Header)
+				if m.Header == nil {
+					m.Header = make(map[string]string, len(h))
+				}
+				maps.Copy(m.Header, h)
+			}
+			return next.Send(ctx, m)
+		})
+	}
 }
 
 // delivered returns the recipients of m that were neither suppressed nor
@@ -294,6 +356,10 @@ func printReceived(w io.Writer, rec *recorder) {
 		fmt.Fprintf(w, "      To: %s\n", to)
 		if cc != "" {
 			fmt.Fprintf(w, "      Cc: %s\n", cc)
+		}
+		if pm, err := mail.ReadMessage(strings.NewReader(string(r.Data))); err == nil && pm.Header.Get("List-Unsubscribe") != "" {
+			fmt.Fprintf(w, "      List-Unsubscribe: %s\n", pm.Header.Get("List-Unsubscribe"))
+			fmt.Fprintf(w, "      List-Unsubscribe-Post: %s\n", pm.Header.Get("List-Unsubscribe-Post"))
 		}
 	}
 	fmt.Fprintf(w, "  (every RCPT TO it was given: %s)\n", strings.Join(rec.Rcpts(), ", "))

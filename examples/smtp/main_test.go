@@ -9,6 +9,8 @@ import (
 	"mime"
 	"mime/quotedprintable"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/mail"
 	"slices"
 	"strings"
@@ -18,6 +20,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/sendguard/sendguard/guard"
+	"github.com/sendguard/sendguard/optout"
 )
 
 // addrs returns the bare, lowercased addresses of an address header.
@@ -97,6 +100,10 @@ func TestRun_InProcessServer(t *testing.T) {
 			to:    []string{"bob@example.com"},
 			cc:    []string{gone}, // refused at RCPT, after the header was written
 		},
+		"Our newsletter": {
+			rcpts: []string{"carol@example.org"},
+			to:    []string{"carol@example.org"},
+		},
 		"Reminder: café opening": {
 			rcpts: []string{"carol@example.org", "frank@example.com"},
 			to:    []string{"carol@example.org"},
@@ -147,6 +154,10 @@ func TestRun_InProcessServer(t *testing.T) {
 		ids[id] = true
 		if pm.Header.Get("MIME-Version") != "1.0" || !strings.HasPrefix(pm.Header.Get("Content-Type"), "text/plain; charset=utf-8") {
 			t.Errorf("%q: MIME headers %q %q", subj, pm.Header.Get("MIME-Version"), pm.Header.Get("Content-Type"))
+		}
+		// One-click unsubscribe headers on the one-recipient message only.
+		if got, want := pm.Header.Get("List-Unsubscribe-Post") != "", subj == "Our newsletter"; got != want {
+			t.Errorf("%q: List-Unsubscribe-Post present %v, want %v", subj, got, want)
 		}
 		if bytes.Contains(bytes.ReplaceAll(r.Data, []byte("\r\n"), nil), []byte("\n")) {
 			t.Errorf("%q: a line ends in a bare LF", subj)
@@ -217,6 +228,7 @@ func TestRun_ExternalServer(t *testing.T) {
 	want := []string{
 		"bob@example.com", "carol@example.org", "audit@shop.example",
 		"bob@example.com", gone,
+		"carol@example.org", // the newsletter
 		gone, "carol@example.org", "frank@example.com",
 	}
 	if !slices.Equal(given, want) {
@@ -230,7 +242,7 @@ func TestRealMain(t *testing.T) {
 	if code := realMain(t.Context(), nil, &out, &errb); code != 0 {
 		t.Fatalf("exit code %d, stderr:\n%s\nstdout:\n%s", code, errb.String(), out.String())
 	}
-	for _, s := range []string{"the SMTP server received 3 messages", "suppressed", "every recipient was suppressed"} {
+	for _, s := range []string{"the SMTP server received 4 messages", "List-Unsubscribe-Post: List-Unsubscribe=One-Click", "suppressed", "every recipient was suppressed"} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("output lacks %q:\n%s", s, out.String())
 		}
@@ -401,4 +413,54 @@ func TestPrepare(t *testing.T) {
 			t.Errorf("envelope has %d recipients, want 13 (a duplicate removed)", len(env.Rcpts))
 		}
 	})
+}
+
+// TestRun_ListUnsubscribe: the newsletter's List-Unsubscribe link, POSTed
+// as a mail client does (RFC 8058) to the handler with the same secret,
+// blocks its recipient.
+func TestRun_ListUnsubscribe(t *testing.T) {
+	dir := t.TempDir()
+	secret := bytes.Repeat([]byte("k"), 32)
+	rep, err := run(t.Context(), config{DB: dir, UnsubscribeSecret: secret}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var link, post string
+	for _, r := range rep.Server.Messages() {
+		pm, err := mail.ReadMessage(bytes.NewReader(r.Data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := pm.Header.Get("List-Unsubscribe"); v != "" {
+			link, post = strings.Trim(v, "<>"), pm.Header.Get("List-Unsubscribe-Post")
+		}
+	}
+	if !strings.HasPrefix(link, defaultUnsubscribeURL+"/") || post != "List-Unsubscribe=One-Click" {
+		t.Fatalf("List-Unsubscribe %q, List-Unsubscribe-Post %q", link, post)
+	}
+
+	g, err := guard.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = g.Close() }()
+	u, err := optout.NewUnsubscriber(g, optout.UnsubscribeConfig{Secret: secret, URL: defaultUnsubscribeURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/unsubscribe/", u)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	resp, err := http.Post(srv.URL+strings.TrimPrefix(link, "https://shop.example"), "application/x-www-form-urlencoded", strings.NewReader(post))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("one-click POST: %d", resp.StatusCode)
+	}
+	if v, err := g.Check(t.Context(), "carol@example.org"); err != nil || !v.Blocked || v.Source != optout.SourceUnsubscribe {
+		t.Fatalf("carol after the one-click: %+v, %v", v, err)
+	}
 }

@@ -6,9 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"mime"
 	"mime/quotedprintable"
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,6 +26,10 @@ type Message struct {
 	Bcc     []string
 	Subject string
 	Body    string // plain text, UTF-8, any line ends
+	// Header holds extra header fields (List-Unsubscribe, say), written
+	// in name order after the standard ones. Values must be one line of
+	// ASCII. The map is not changed.
+	Header map[string]string
 }
 
 // addressing tells the guard who a Message goes to — To, then Cc, then Bcc
@@ -130,7 +136,7 @@ func prepare(m Message, now time.Time) (envelope, error) {
 	if len(env.Rcpts) == 0 {
 		return envelope{}, guard.ErrNoRecipients
 	}
-	env.Data, err = render(m.Subject, m.Body, from, to, cc, now)
+	env.Data, err = render(m.Subject, m.Body, from, to, cc, m.Header, now)
 	return env, err
 }
 
@@ -139,9 +145,15 @@ func prepare(m Message, now time.Time) (envelope, error) {
 // (with only Bcc recipients, To is the empty group
 // "undisclosed-recipients:;"). Display names and a non-ASCII subject are
 // encoded as RFC 2047 words; the body is UTF-8 text in quoted-printable.
-func render(subject, body string, from *mail.Address, to, cc []*mail.Address, now time.Time) ([]byte, error) {
+// extra header fields follow the standard ones, in name order.
+func render(subject, body string, from *mail.Address, to, cc []*mail.Address, extra map[string]string, now time.Time) ([]byte, error) {
 	if strings.ContainsAny(subject, "\r\n") {
 		return nil, errHeader
+	}
+	for k, v := range extra {
+		if k == "" || strings.ContainsAny(k, ": \t\r\n") || strings.ContainsAny(v, "\r\n") || !isASCII(k+v) {
+			return nil, errHeader
+		}
 	}
 	var b bytes.Buffer
 	header := func(name, value string) { fmt.Fprintf(&b, "%s: %s\r\n", name, value) }
@@ -157,6 +169,9 @@ func render(subject, body string, from *mail.Address, to, cc []*mail.Address, no
 	header("MIME-Version", "1.0")
 	header("Content-Type", "text/plain; charset=utf-8")
 	header("Content-Transfer-Encoding", "quoted-printable")
+	for _, k := range slices.Sorted(maps.Keys(extra)) {
+		header(k, extra[k])
+	}
 	b.WriteString("\r\n")
 	qp := quotedprintable.NewWriter(&b)
 	// Normalize line ends to LF; the quoted-printable writer writes CRLF.
