@@ -98,7 +98,7 @@ func (h *optOutHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // not the way to lift it.
 func (h *optOutHandler) optIn(r *http.Request, from string) error {
 	v, err := h.g.Check(r.Context(), from)
-	if err != nil || !v.Blocked || v.Match != guard.MatchAddress || !strings.HasPrefix(v.Reason, optOutReason) {
+	if err != nil || !v.Blocked || v.Scope != guard.ScopeAddress || !strings.HasPrefix(v.Reason, optOutReason) {
 		return err
 	}
 	_, err = h.g.Unblock(r.Context(), from)
