@@ -28,7 +28,7 @@ func ExampleOpen() {
 
 	for _, r := range []string{"ann.lee@example.com", "+44 20 7183 8750", "bob@mail.spam.test", "bob@example.com"} {
 		v, _ := g.Check(ctx, r)
-		fmt.Printf("%-20s blocked=%-5v %s %s\n", r, v.Blocked, v.Match, v.Reason)
+		fmt.Printf("%-20s blocked=%-5v %s %s\n", r, v.Blocked, v.Scope, v.Reason)
 	}
 	// Output:
 	// ann.lee@example.com  blocked=true  address unsubscribed

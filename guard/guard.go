@@ -1,7 +1,6 @@
 package guard
 
 import (
-	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -11,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/sendguard/sendguard/filter"
 	"github.com/sendguard/sendguard/normalize"
@@ -146,19 +144,6 @@ func newGuard(s *storage.Store, o options) (*Guard, error) {
 	return g, nil
 }
 
-func (g *Guard) loadDomains(ctx context.Context) error {
-	set := make(map[string]struct{})
-	err := g.store.ScanKind(ctx, normalize.Domain, func(e storage.Entry) error {
-		set[e.Contact.Value] = struct{}{}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("guard: load domain blocks: %w", err)
-	}
-	g.domains.Store(newDomainSet(set))
-	return nil
-}
-
 // scanKeys is the filter's key source: every live key in the store.
 func (g *Guard) scanKeys(ctx context.Context, add func(key []byte)) error {
 	return g.store.ScanKeys(ctx, func(key []byte) error {
@@ -235,7 +220,7 @@ func (g *Guard) check(ctx context.Context, input string, c normalize.Contact) (V
 	var buf [128]byte
 	if g.filter.MayContain(c.AppendKey(buf[:0])) {
 		v := Verdict{Input: input, Contact: c}
-		if done, err := g.confirm(ctx, &v, c, MatchAddress); done {
+		if done, err := g.confirm(ctx, &v, c, ScopeAddress); done {
 			return v, err
 		}
 	}
@@ -246,7 +231,7 @@ func (g *Guard) check(ctx context.Context, input string, c normalize.Contact) (V
 				if ds.has(d) {
 					v := Verdict{Input: input, Contact: c}
 					dc := normalize.Contact{Kind: normalize.Domain, Value: d}
-					if done, err := g.confirm(ctx, &v, dc, MatchDomain); done {
+					if done, err := g.confirm(ctx, &v, dc, ScopeDomain); done {
 						return v, err
 					}
 				}
@@ -269,7 +254,7 @@ func (g *Guard) check(ctx context.Context, input string, c normalize.Contact) (V
 // confirm looks the matched contact up in the store after a filter or
 // domain-set "maybe". It reports done when the verdict is final (blocked,
 // or failed closed).
-func (g *Guard) confirm(ctx context.Context, v *Verdict, matched normalize.Contact, m Match) (bool, error) {
+func (g *Guard) confirm(ctx context.Context, v *Verdict, matched normalize.Contact, m Scope) (bool, error) {
 	g.maybes.inc()
 	e, ok, err := g.store.GetKey(ctx, matched.Key())
 	if err != nil {
@@ -281,7 +266,7 @@ func (g *Guard) confirm(ctx context.Context, v *Verdict, matched normalize.Conta
 		}
 		g.opts.log.Warn("guard: store failed during check; refusing",
 			slog.Any("recipient", v.Contact), slog.Any("err", err))
-		v.Blocked, v.Match, v.Matched = true, m, matched
+		v.Blocked, v.Scope, v.BlockedContact = true, m, matched
 		v.Reason = "blocklist unavailable"
 		return true, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
@@ -290,7 +275,7 @@ func (g *Guard) confirm(ctx context.Context, v *Verdict, matched normalize.Conta
 		return false, nil
 	}
 	g.blocked.inc()
-	v.Blocked, v.Match, v.Matched = true, m, matched
+	v.Blocked, v.Scope, v.BlockedContact = true, m, matched
 	v.Reason, v.Source, v.CreatedAt, v.ExpiresAt = e.Reason, e.Source, e.CreatedAt, e.ExpiresAt
 	return true, nil
 }
@@ -331,7 +316,7 @@ func (g *Guard) Block(ctx context.Context, recipient, reason string, opts ...Blo
 	if _, err := g.put(ctx, e); err != nil {
 		return Verdict{Input: recipient, Contact: c}, err
 	}
-	v := Verdict{Input: recipient, Contact: c, Blocked: true, Match: MatchAddress, Matched: c}
+	v := Verdict{Input: recipient, Contact: c, Blocked: true, Scope: ScopeAddress, BlockedContact: c}
 	e, ok, err := g.store.Get(ctx, c)
 	if err != nil {
 		return v, fmt.Errorf("guard: block: %w", err)
@@ -456,279 +441,6 @@ func (g *Guard) remove(ctx context.Context, c normalize.Contact, source, origin 
 		g.changed()
 	}
 	return existed, nil
-}
-
-// domainSet is an immutable set of blocked domains, probed for every
-// email's domain and parent domains. Most probes are for domains that are
-// not there; sig answers nearly all of them with one AND, no hashing.
-type domainSet struct {
-	set map[string]struct{}
-	sig [4]uint64 // bit domainSig(d) is set for every d in set
-}
-
-func newDomainSet(set map[string]struct{}) *domainSet {
-	ds := &domainSet{set: set}
-	for d := range set {
-		i := domainSig(d)
-		ds.sig[i>>6] |= 1 << (i & 63)
-	}
-	return ds
-}
-
-// domainSig picks one of 256 bits for a non-empty domain from its length
-// and its first and last bytes: cheap, and spread enough that a few
-// hundred blocked domains leave most bits clear.
-func domainSig(d string) uint {
-	return (uint(len(d))*31 + uint(d[0])*7 + uint(d[len(d)-1])) & 255
-}
-
-// has reports whether d is in the set.
-func (ds *domainSet) has(d string) bool {
-	if d == "" {
-		return false
-	}
-	i := domainSig(d)
-	if ds.sig[i>>6]&(1<<(i&63)) == 0 {
-		return false
-	}
-	_, ok := ds.set[d]
-	return ok
-}
-
-// addDomains publishes a new domain set with ds added. Caller holds wmu.
-func (g *Guard) addDomains(ds []string) {
-	old := g.domains.Load().set
-	next := make(map[string]struct{}, len(old)+len(ds))
-	for d := range old {
-		next[d] = struct{}{}
-	}
-	for _, d := range ds {
-		next[d] = struct{}{}
-	}
-	g.domains.Store(newDomainSet(next))
-}
-
-// removeDomain publishes a new domain set without d. Caller holds wmu.
-func (g *Guard) removeDomain(d string) {
-	old := g.domains.Load().set
-	if _, ok := old[d]; !ok {
-		return
-	}
-	next := make(map[string]struct{}, len(old))
-	for k := range old {
-		if k != d {
-			next[k] = struct{}{}
-		}
-	}
-	g.domains.Store(newDomainSet(next))
-}
-
-// Rejected is one input [Guard.Import] or [Guard.ImportEntries] could not
-// read.
-type Rejected struct {
-	Index int    // position in the input slice
-	Input string // the input as given
-	Err   error  // wraps normalize.ErrInvalid
-}
-
-// ImportResult counts what [Guard.Import] and [Guard.ImportEntries] did.
-type ImportResult struct {
-	Added   int        // new blocks written
-	Present int        // already blocked (in the store, or earlier in the same input)
-	Expired int        // not written: the entry's ExpiresAt had passed (ImportEntries only)
-	Invalid []Rejected // inputs that are not recipients, in input order
-}
-
-// ImportEntry is one block for [Guard.ImportEntries], with its own
-// metadata: a restore of an export, or a list from another system.
-type ImportEntry struct {
-	Recipient string    // any form Block accepts
-	Reason    string    // why it is blocked
-	Source    string    // where the block comes from; "" means "import"
-	CreatedAt time.Time // when it was made; zero means now (the guard's clock)
-	ExpiresAt time.Time // when it lapses; zero means never
-}
-
-// Import blocks many recipients at once through the store's bulk path, all
-// with the same reason and options (the source defaults to "import"). Like
-// Block, every imported contact is in the filter before Import returns.
-// Invalid inputs are reported, not fatal; the error is for the import
-// itself (the store failing, ctx ending, an expiry in the past), in which
-// case some blocks may have been written and a retry is safe.
-//
-// Import never replaces or extends a block already in force; it counts the
-// contact as Present.
-func (g *Guard) Import(ctx context.Context, recipients []string, reason string, opts ...BlockOption) (ImportResult, error) {
-	return g.importEach(ctx, len(recipients), func(i int) (string, storage.Entry, error) {
-		r := recipients[i]
-		c, err := g.norm.Parse(r)
-		if err != nil {
-			return r, storage.Entry{}, err
-		}
-		e, err := g.entry(c, r, reason, sourceImport, opts)
-		if err != nil {
-			return r, e, &importError{err}
-		}
-		return r, e, nil
-	})
-}
-
-// ImportEntries is Import with a reason, source and times for each entry.
-// An entry whose ExpiresAt has already passed is not written and is counted
-// as Expired.
-func (g *Guard) ImportEntries(ctx context.Context, entries []ImportEntry) (ImportResult, error) {
-	now := g.opts.now()
-	return g.importEach(ctx, len(entries), func(i int) (string, storage.Entry, error) {
-		ie := &entries[i]
-		c, err := g.norm.Parse(ie.Recipient)
-		if err != nil {
-			return ie.Recipient, storage.Entry{}, err
-		}
-		e := storage.Entry{
-			Contact:   c,
-			Original:  ie.Recipient,
-			Reason:    ie.Reason,
-			Source:    cmp.Or(ie.Source, sourceImport),
-			CreatedAt: cmp.Or(ie.CreatedAt, now),
-			ExpiresAt: ie.ExpiresAt,
-		}
-		if len(e.Reason) > storage.MaxEntryText || len(e.Source) > storage.MaxEntryText {
-			return ie.Recipient, e, &normalize.InvalidError{Input: ie.Recipient, Kind: c.Kind,
-				Reason: fmt.Sprintf("reason or source over %d bytes", storage.MaxEntryText)}
-		}
-		if !e.ExpiresAt.IsZero() && !e.ExpiresAt.After(now) {
-			return ie.Recipient, e, errExpired
-		}
-		return ie.Recipient, e, nil
-	})
-}
-
-// errExpired marks an import entry that lapsed before it was imported.
-var errExpired = errors.New("expired")
-
-// importError marks an error that fails the whole import.
-type importError struct{ err error }
-
-func (e *importError) Error() string { return e.err.Error() }
-func (e *importError) Unwrap() error { return e.err }
-
-// importEach reads n inputs with read, which returns the input text, its
-// entry, and an error: invalid input (reported in Invalid), errExpired
-// (counted), or an *importError (fatal). It then writes the entries in
-// bulk, store first and filter second, as blockContact does.
-func (g *Guard) importEach(ctx context.Context, n int, read func(i int) (string, storage.Entry, error)) (ImportResult, error) {
-	var res ImportResult
-	entries := make([]storage.Entry, 0, n)
-	seen := make(map[string]struct{}, n)
-	var domains []string
-	for i := range n {
-		input, e, err := read(i)
-		var fatal *importError
-		switch {
-		case errors.As(err, &fatal):
-			return res, fatal.err
-		case errors.Is(err, errExpired):
-			res.Expired++
-			continue
-		case err != nil:
-			res.Invalid = append(res.Invalid, Rejected{Index: i, Input: input, Err: err})
-			continue
-		}
-		key := string(e.Contact.Key())
-		if _, dup := seen[key]; dup {
-			res.Present++
-			continue
-		}
-		seen[key] = struct{}{}
-		entries = append(entries, e)
-		if e.Contact.Kind == normalize.Domain {
-			domains = append(domains, e.Contact.Value)
-		}
-	}
-	if len(entries) == 0 {
-		return res, nil
-	}
-	g.wmu.Lock()
-	defer g.wmu.Unlock()
-	if g.closed.Load() {
-		return res, ErrClosed
-	}
-	if len(domains) > 0 {
-		g.addDomains(domains)
-	}
-	ir, err := g.store.Import(ctx, entries)
-	// Store first, then filter, as in blockContact. Every key goes to the
-	// filter even if the import failed part way: some may have been
-	// written, and an extra key is only a "maybe".
-	var buf []byte
-	for _, e := range entries {
-		buf = e.Contact.AppendKey(buf[:0])
-		g.filter.Add(buf)
-	}
-	res.Added += ir.Added
-	res.Present += ir.Present
-	res.Expired += ir.Expired
-	g.imported.Add(uint64(ir.Added))
-	if ir.Added > 0 {
-		g.changed()
-	}
-	if err != nil {
-		return res, fmt.Errorf("guard: import: %w", err)
-	}
-	return res, nil
-}
-
-// changed wakes Changes waiters and the rebuild loop.
-func (g *Guard) changed() {
-	g.notifyMu.Lock()
-	close(g.notifyCh)
-	g.notifyCh = make(chan struct{})
-	g.notifyMu.Unlock()
-	select {
-	case g.kick <- struct{}{}:
-	default:
-	}
-}
-
-// maintain rebuilds the filter in the background when it is over capacity
-// or stale.
-func (g *Guard) maintain(ctx context.Context) {
-	t := time.NewTicker(g.opts.rebuildInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-g.kick:
-		}
-		if !g.filter.NeedsRebuild() {
-			continue
-		}
-		if err := g.Rebuild(ctx); err != nil && ctx.Err() == nil {
-			g.opts.log.Warn("guard: filter rebuild failed", slog.Any("err", err))
-		}
-	}
-}
-
-// Rebuild builds a fresh filter from the store and swaps it in, clearing
-// the bits of unblocked and expired contacts and resizing for the current
-// count. Checks and blocks go on meanwhile: a block made during the rebuild
-// lands in both filters. The guard rebuilds by itself when needed; Rebuild
-// is for operators and tests.
-func (g *Guard) Rebuild(ctx context.Context) error {
-	if g.closed.Load() {
-		return ErrClosed
-	}
-	st := g.filter.Stats()
-	expected := max(uint(st.Count-min(st.Stale, st.Count))*2, g.opts.expected)
-	err := g.filter.Rebuild(ctx, expected, g.scanKeys)
-	if err != nil {
-		g.lastRebuildErr.Store(&err)
-		return fmt.Errorf("guard: rebuild: %w", err)
-	}
-	g.lastRebuildErr.Store(nil)
-	return nil
 }
 
 // Close stops the guard's background work, writes the filter snapshot (if

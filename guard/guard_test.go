@@ -65,7 +65,7 @@ func TestGuard_BlockThenCheckEveryForm(t *testing.T) {
 				t.Errorf("Check(%q) after Block(%q): not blocked", f, tt.block)
 				continue
 			}
-			if v.Match != guard.MatchAddress || v.Reason != "asked to stop" || v.Source != "local" || v.CreatedAt.IsZero() {
+			if v.Scope != guard.ScopeAddress || v.Reason != "asked to stop" || v.Source != "local" || v.CreatedAt.IsZero() {
 				t.Errorf("Check(%q) verdict = %+v", f, v)
 			}
 			if v.Contact != bv.Contact {
@@ -111,11 +111,11 @@ func TestGuard_DomainBlocks(t *testing.T) {
 		if !tt.blocked {
 			continue
 		}
-		if v.Matched.Value != tt.matched || v.Matched.Kind != normalize.Domain {
-			t.Errorf("Check(%q).Matched = %v, want domain %s", tt.in, v.Matched, tt.matched)
+		if v.BlockedContact.Value != tt.matched || v.BlockedContact.Kind != normalize.Domain {
+			t.Errorf("Check(%q).BlockedContact = %v, want domain %s", tt.in, v.BlockedContact, tt.matched)
 		}
-		if v.Contact.Kind == normalize.Email && v.Match != guard.MatchDomain {
-			t.Errorf("Check(%q).Match = %v, want domain", tt.in, v.Match)
+		if v.Contact.Kind == normalize.Email && v.Scope != guard.ScopeDomain {
+			t.Errorf("Check(%q).Scope = %v, want domain", tt.in, v.Scope)
 		}
 		if v.Reason == "" {
 			t.Errorf("Check(%q) has no reason", tt.in)
@@ -139,7 +139,7 @@ func TestGuard_AddressAndDomainBothBlocked(t *testing.T) {
 	mustBlock(t, g, "x@corp.test", "address")
 	mustBlock(t, g, "corp.test", "domain")
 	v := mustCheck(t, g, "x@corp.test")
-	if !v.Blocked || v.Match != guard.MatchAddress || v.Reason != "address" {
+	if !v.Blocked || v.Scope != guard.ScopeAddress || v.Reason != "address" {
 		t.Errorf("verdict = %+v, want the address block", v)
 	}
 	// Unblocking the address leaves the domain block in force.
@@ -147,7 +147,7 @@ func TestGuard_AddressAndDomainBothBlocked(t *testing.T) {
 		t.Fatal(err)
 	}
 	v = mustCheck(t, g, "x@corp.test")
-	if !v.Blocked || v.Match != guard.MatchDomain || v.Reason != "domain" {
+	if !v.Blocked || v.Scope != guard.ScopeDomain || v.Reason != "domain" {
 		t.Errorf("verdict after address unblock = %+v, want the domain block", v)
 	}
 }

@@ -9,25 +9,26 @@ import (
 	"github.com/sendguard/sendguard/normalize"
 )
 
-// Match says what part of a recipient a block matched.
-type Match uint8
+// Scope says which part of a recipient a block covers: the contact itself
+// or its email domain.
+type Scope uint8
 
 const (
-	// MatchNone: not blocked.
-	MatchNone Match = iota
-	// MatchAddress: the contact itself (the address, number or domain
+	// ScopeNone: not blocked.
+	ScopeNone Scope = iota
+	// ScopeAddress: the contact itself (the address, number or domain
 	// given) is blocked.
-	MatchAddress
-	// MatchDomain: the email's domain, or a parent of it, is blocked.
-	MatchDomain
+	ScopeAddress
+	// ScopeDomain: the email's domain, or a parent of it, is blocked.
+	ScopeDomain
 )
 
 // String returns "none", "address" or "domain".
-func (m Match) String() string {
+func (m Scope) String() string {
 	switch m {
-	case MatchAddress:
+	case ScopeAddress:
 		return "address"
-	case MatchDomain:
+	case ScopeDomain:
 		return "domain"
 	}
 	return "none"
@@ -38,14 +39,15 @@ type Verdict struct {
 	Input   string            // the recipient as given
 	Contact normalize.Contact // its canonical form; zero if the input was invalid
 	Blocked bool              // true: do not send
-	Match   Match             // what the block matched; MatchNone when allowed
-	// Matched is the blocked contact that matched: Contact itself, or the
-	// domain (or parent domain) of an email. Zero when allowed.
-	Matched   normalize.Contact
-	Reason    string    // the block's reason
-	Source    string    // the block's source: "local", "import" or a remote's name
-	CreatedAt time.Time // when the block was made
-	ExpiresAt time.Time // when the block lapses; zero: never
+	Scope   Scope             // which part of the recipient is blocked; ScopeNone when allowed
+	// BlockedContact is the contact whose block applies: Contact itself
+	// (Scope is ScopeAddress), or the domain or parent domain of an email
+	// (ScopeDomain). Zero when allowed.
+	BlockedContact normalize.Contact
+	Reason         string    // the block's reason
+	Source         string    // the block's source: "local", "import" or a remote's name
+	CreatedAt      time.Time // when the block was made
+	ExpiresAt      time.Time // when the block lapses; zero: never
 }
 
 var (
@@ -96,7 +98,7 @@ func (e *BlockedError) Error() string {
 		who := normalize.Redact(s.Verdict.Input)
 		switch {
 		case s.Verdict.Blocked && s.Err == nil:
-			fmt.Fprintf(&b, "%s blocked (%s", who, s.Verdict.Match)
+			fmt.Fprintf(&b, "%s blocked (%s", who, s.Verdict.Scope)
 			if s.Verdict.Reason != "" {
 				fmt.Fprintf(&b, ": %s", s.Verdict.Reason)
 			}

@@ -160,38 +160,20 @@ func finalStatus(code int) bool {
 	return code/100 == 3 || (code/100 == 4 && code != http.StatusRequestTimeout && code != http.StatusTooManyRequests)
 }
 
-// apply applies one remote entry.
+// apply applies one remote entry, in four steps: skip an id already met
+// (known), read the entry as a contact (contact), apply it unless a local
+// unblock or an echo of our own push says otherwise (take), and remember
+// the remote's listing of it (remember).
 func (e *Engine) apply(ctx context.Context, rs *remoteState, t *tally, run *pullRun, b *RemoteBlock) error {
-	if b.ID != "" {
-		if _, dup := run.seen[b.ID]; dup {
-			return nil // met again in this pull (the list moved under the pages)
-		}
-		run.seen[b.ID] = struct{}{}
-		key, known, err := rs.meta.get(ctx, idKey(b.ID))
-		if err != nil {
-			return err
-		}
-		if known {
-			// Pushed by us or applied before: nothing to do.
-			if len(key) > 0 {
-				run.byKey[string(key)] = b.ID
-				run.keys[string(key)] = struct{}{}
-			}
-			return nil
-		}
+	if done, err := e.known(ctx, rs, run, b); done || err != nil {
+		return err
 	}
 	if b.Masked {
 		return e.skipMasked(ctx, rs, t, b)
 	}
-	c, err := e.normalize(b)
-	if err != nil {
-		t.add(cInvalid, 1)
-		rs.log.LogAttrs(ctx, slog.LevelWarn, "sync: remote entry is not a contact",
-			slog.String("id", b.ID), slog.Any("value", normalize.Redacted(b.Value)), slog.Any("err", err))
-		if b.ID != "" {
-			return rs.meta.put(ctx, idKey(b.ID), nil) // counted once
-		}
-		return nil
+	c, ok, err := e.contact(ctx, rs, t, b)
+	if !ok || err != nil {
+		return err
 	}
 	key := string(c.Key())
 	run.keys[key] = struct{}{}
@@ -199,18 +181,69 @@ func (e *Engine) apply(ctx context.Context, rs *remoteState, t *tally, run *pull
 	if err != nil {
 		return err
 	}
+	e.noteDuplicate(ctx, rs, t, run, b, c, key, old, listed)
+	if err := e.take(ctx, rs, t, b, c, key, old, listed); err != nil {
+		return err
+	}
+	return e.remember(ctx, rs, b, key, old, listed)
+}
+
+// known reports that b's remote id was met before: earlier in this pull
+// (the list moved under the pages), or in an earlier pull or push, in
+// which case its contact counts as listed in this pull.
+func (e *Engine) known(ctx context.Context, rs *remoteState, run *pullRun, b *RemoteBlock) (bool, error) {
+	if b.ID == "" {
+		return false, nil
+	}
+	if _, dup := run.seen[b.ID]; dup {
+		return true, nil
+	}
+	run.seen[b.ID] = struct{}{}
+	key, known, err := rs.meta.get(ctx, idKey(b.ID))
+	if err != nil || !known {
+		return false, err
+	}
+	// Pushed by us or applied before: nothing to do.
+	if len(key) > 0 {
+		run.byKey[string(key)] = b.ID
+		run.keys[string(key)] = struct{}{}
+	}
+	return true, nil
+}
+
+// contact reads b as a contact. An entry that is not one is counted and
+// logged (redacted), once per id, and ok is false.
+func (e *Engine) contact(ctx context.Context, rs *remoteState, t *tally, b *RemoteBlock) (c normalize.Contact, ok bool, err error) {
+	c, err = e.normalize(b)
+	if err == nil {
+		return c, true, nil
+	}
+	t.add(cInvalid, 1)
+	rs.log.LogAttrs(ctx, slog.LevelWarn, "sync: remote entry is not a contact",
+		slog.String("id", b.ID), slog.Any("value", normalize.Redacted(b.Value)), slog.Any("err", err))
 	if b.ID != "" {
-		if prev, ok := run.byKey[key]; ok && prev != b.ID || !ok && listed && old.id != "" && old.id != b.ID {
-			t.add(cDuplicates, 1)
-			rs.log.LogAttrs(ctx, slog.LevelDebug, "sync: remote lists the contact twice",
-				slog.String("id", b.ID), slog.Any("contact", c))
-		}
-		run.byKey[key] = b.ID
+		return c, false, rs.meta.put(ctx, idKey(b.ID), nil) // counted once
 	}
-	l := listing{expiresAt: old.expiresAt, id: b.ID}
-	if l.id == "" {
-		l.id = old.id
+	return c, false, nil
+}
+
+// noteDuplicate counts a contact the remote lists under two ids.
+func (e *Engine) noteDuplicate(ctx context.Context, rs *remoteState, t *tally, run *pullRun, b *RemoteBlock, c normalize.Contact, key string, old listing, listed bool) {
+	if b.ID == "" {
+		return
 	}
+	if prev, ok := run.byKey[key]; ok && prev != b.ID || !ok && listed && old.id != "" && old.id != b.ID {
+		t.add(cDuplicates, 1)
+		rs.log.LogAttrs(ctx, slog.LevelDebug, "sync: remote lists the contact twice",
+			slog.String("id", b.ID), slog.Any("contact", c))
+	}
+	run.byKey[key] = b.ID
+}
+
+// take applies the remote block c through the replication view, unless
+// c was unblocked here after the remote listed it (the unblock stands and
+// the remote's copy is marked stale) or b is our own push coming back.
+func (e *Engine) take(ctx context.Context, rs *remoteState, t *tally, b *RemoteBlock, c normalize.Contact, key string, old listing, listed bool) error {
 	unblockedAt, unblocked, echo, err := e.unblockedAt(ctx, c, b, old, listed)
 	if err != nil {
 		return err
@@ -220,33 +253,39 @@ func (e *Engine) apply(ctx context.Context, rs *remoteState, t *tally, run *pull
 		// Unblocked here after the remote listed it: the operator's
 		// unblock stands; the remote's copy is counted for removal.
 		t.add(cSkippedUnblocked, 1)
-		if err := rs.meta.markStale(ctx, key, unblockedAt); err != nil {
-			return err
-		}
+		return rs.meta.markStale(ctx, key, unblockedAt)
 	case echo:
 		// Our own push of an expiring block: applying it would make the
 		// local block permanent.
-	default:
-		reason := b.Reason
-		if reason == "" {
-			reason = "listed by " + rs.name
-		}
-		// Applied with the remote's consumer as its origin: its own push
-		// skips the record, so the block is never echoed back.
-		added, err := e.st.Apply(ctx, storage.Record{Op: storage.OpBlock, Contact: c, Original: b.Value,
-			Reason: reason, Source: rs.name, CreatedAt: b.CreatedAt, Origin: rs.consumer})
-		switch {
-		case errors.Is(err, normalize.ErrInvalid):
-			t.add(cInvalid, 1)
-		case err != nil:
-			return err
-		case added:
-			t.add(cPulled, 1)
-			rs.log.LogAttrs(ctx, slog.LevelDebug, "sync: pulled block", slog.Any("contact", c))
-			if err := rs.meta.clearStale(ctx, key); err != nil {
-				return err
-			}
-		}
+		return nil
+	}
+	reason := b.Reason
+	if reason == "" {
+		reason = "listed by " + rs.name
+	}
+	// Applied with the remote's consumer as its origin: its own push
+	// skips the record, so the block is never echoed back.
+	added, err := e.st.Apply(ctx, storage.Record{Op: storage.OpBlock, Contact: c, Original: b.Value,
+		Reason: reason, Source: rs.name, CreatedAt: b.CreatedAt, Origin: rs.consumer})
+	switch {
+	case errors.Is(err, normalize.ErrInvalid):
+		t.add(cInvalid, 1)
+	case err != nil:
+		return err
+	case added:
+		t.add(cPulled, 1)
+		rs.log.LogAttrs(ctx, slog.LevelDebug, "sync: pulled block", slog.Any("contact", c))
+		return rs.meta.clearStale(ctx, key)
+	}
+	return nil
+}
+
+// remember stores the remote's listing of key (its id, and the expiry of
+// our own push if there was one) and maps b's id to key.
+func (e *Engine) remember(ctx context.Context, rs *remoteState, b *RemoteBlock, key string, old listing, listed bool) error {
+	l := listing{expiresAt: old.expiresAt, id: b.ID}
+	if l.id == "" {
+		l.id = old.id
 	}
 	if err := rs.meta.putListing(ctx, key, l, old, listed); err != nil {
 		return err

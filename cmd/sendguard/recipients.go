@@ -223,7 +223,7 @@ func (a *app) unblock(args []string) int {
 		fmt.Fprintf(a.stdout, "%s\t%s\n", word, v.Contact.Value)
 		if v.Blocked {
 			fmt.Fprintf(a.stderr, "sendguard: unblock: %s: still blocked through %s %s\n",
-				v.Contact.Value, v.Matched.Kind, v.Matched.Value)
+				v.Contact.Value, v.BlockedContact.Kind, v.BlockedContact.Value)
 		}
 	}
 	return a.closeGuard(g, c, exitOK)

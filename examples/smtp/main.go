@@ -323,10 +323,10 @@ func printOutcome(w io.Writer, n int, o outcome) {
 		switch {
 		case s.Err != nil:
 			why = s.Err.Error()
-		case v.Match == guard.MatchDomain:
-			why = fmt.Sprintf("domain %s is blocked: %s (source %s)", v.Matched.Value, v.Reason, v.Source)
+		case v.Scope == guard.ScopeDomain:
+			why = fmt.Sprintf("domain %s is blocked: %s (source %s)", v.BlockedContact.Value, v.Reason, v.Source)
 		default:
-			why = fmt.Sprintf("blocked as %s: %s (source %s)", v.Matched.Value, v.Reason, v.Source)
+			why = fmt.Sprintf("blocked as %s: %s (source %s)", v.BlockedContact.Value, v.Reason, v.Source)
 		}
 		fmt.Fprintf(w, "  suppressed  %-4s %s — %s\n", role(m, s.Index)+":", rs[s.Index], why)
 	}
