@@ -38,6 +38,8 @@ type Guard struct {
 
 	allowed, blocked, invalid           counter
 	maybes, falsePositives, storeErrors counter
+	blockedDomain                       counter // blocked by a domain block; the slow path only
+	met                                 metrics // the write-path counts the instruments read (metrics.go)
 	blocks, unblocks, imported          atomic.Uint64
 	lastRebuildErr                      atomic.Pointer[error]
 
@@ -136,6 +138,11 @@ func newGuard(s *storage.Store, o options) (*Guard, error) {
 	}
 	mctx, cancel := context.WithCancel(context.Background())
 	g.cancel = cancel
+	if err := g.startMetrics(mctx); err != nil {
+		cancel()
+		g.wg.Wait()
+		return nil, fmt.Errorf("guard: metrics: %w", err)
+	}
 	g.wg.Add(1)
 	go func() {
 		defer g.wg.Done()
@@ -144,12 +151,19 @@ func newGuard(s *storage.Store, o options) (*Guard, error) {
 	return g, nil
 }
 
-// scanKeys is the filter's key source: every live key in the store.
+// scanKeys is the filter's key source: every live key in the store. It
+// counts them for the sendguard.entries instrument on the way.
 func (g *Guard) scanKeys(ctx context.Context, add func(key []byte)) error {
-	return g.store.ScanKeys(ctx, func(key []byte) error {
+	live0, n := g.met.live.Load(), 0
+	err := g.store.ScanKeys(ctx, func(key []byte) error {
 		add(key)
+		n++
 		return nil
 	})
+	if err == nil {
+		g.met.counted(n, live0)
+	}
+	return err
 }
 
 func (g *Guard) loadFilter(ctx context.Context) error {
@@ -275,6 +289,9 @@ func (g *Guard) confirm(ctx context.Context, v *Verdict, matched normalize.Conta
 		return false, nil
 	}
 	g.blocked.inc()
+	if m == ScopeDomain {
+		g.blockedDomain.inc()
+	}
 	v.Blocked, v.Scope, v.BlockedContact = true, m, matched
 	v.Reason, v.Source, v.CreatedAt, v.ExpiresAt = e.Reason, e.Source, e.CreatedAt, e.ExpiresAt
 	return true, nil
@@ -392,6 +409,7 @@ func (g *Guard) put(ctx context.Context, e storage.Entry) (bool, error) {
 	g.filter.Add(c.Key())
 	if added {
 		g.blocks.Add(1)
+		g.met.wrote(e.Source, opBlock, 1)
 		g.opts.log.Debug("guard: blocked", slog.Any("recipient", c), slog.String("source", e.Source))
 		g.changed()
 	}
@@ -434,6 +452,7 @@ func (g *Guard) remove(ctx context.Context, c normalize.Contact, source, origin 
 	}
 	if existed {
 		g.unblocks.Add(1)
+		g.met.wrote(source, opUnblock, 1)
 		// Bloom bits cannot be cleared: the key is now stale until the
 		// next rebuild.
 		g.filter.NoteStale(1)

@@ -3,6 +3,8 @@ package guard
 import (
 	"log/slog"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
 )
 
 // FailMode says what Check does when the store cannot confirm a filter
@@ -39,6 +41,7 @@ type options struct {
 	syncWrites      bool
 	minFree         int64
 	rebuildInterval time.Duration
+	meterProvider   metric.MeterProvider // nil: the global provider
 }
 
 func defaultOptions() options {

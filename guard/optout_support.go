@@ -43,6 +43,7 @@ func (g *Guard) UnblockContactIfSource(ctx context.Context, c normalize.Contact,
 	}
 	if existed {
 		g.unblocks.Add(1)
+		g.met.wrote(source, opUnblock, 1)
 		g.filter.NoteStale(1)
 		g.opts.log.Debug("guard: unblocked", slog.Any("recipient", c), slog.String("source", source))
 		g.changed()
