@@ -104,6 +104,9 @@ func New(rep *guard.Replication, remotes []Remote, opts ...Option) (*Engine, err
 			errLog:   rate.Sometimes{First: 1, Interval: o.errorLogInterval},
 		})
 	}
+	if err := e.registerMetrics(); err != nil {
+		return nil, fmt.Errorf("sync: metrics: %w", err)
+	}
 	return e, nil
 }
 

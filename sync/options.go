@@ -3,6 +3,8 @@ package sync
 import (
 	"log/slog"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
 )
 
 // Defaults of the engine's options.
@@ -28,6 +30,7 @@ type options struct {
 	seeded           bool
 	permanentRetries int
 	errorLogInterval time.Duration
+	meterProvider    metric.MeterProvider // nil: the global provider
 }
 
 func defaultOptions() options {
