@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/sendguard/sendguard/guard"
 	"github.com/sendguard/sendguard/normalize"
 )
@@ -36,6 +38,10 @@ type RecorderConfig struct {
 	// Logger receives one line per block, recipients redacted. The default
 	// (nil) discards everything.
 	Logger *slog.Logger
+	// MeterProvider receives the sendguard.optout.captured counter and
+	// the sendguard.optout.delay histogram. The default (nil) is the
+	// global provider (otel.GetMeterProvider).
+	MeterProvider metric.MeterProvider
 }
 
 // Recorder applies bounce and complaint reports to a guard: a hard bounce
@@ -53,6 +59,7 @@ type Recorder struct {
 	soft   int
 	window time.Duration
 	clock  *Clock
+	met    *instruments
 	now    func() time.Time
 	log    *slog.Logger
 }
@@ -76,6 +83,11 @@ func NewRecorder(g *guard.Guard, cfg RecorderConfig) (*Recorder, error) {
 	if r.clock == nil {
 		r.clock = new(Clock)
 	}
+	met, err := newInstruments(cfg.MeterProvider)
+	if err != nil {
+		return nil, fmt.Errorf("optout: metrics: %w", err)
+	}
+	r.met = met
 	if r.now == nil {
 		r.now = time.Now
 	}
@@ -186,7 +198,7 @@ func (r *Recorder) apply(ctx context.Context, c normalize.Contact, original stri
 		}
 	}
 	if added {
-		r.clock.Observe(source, requested, r.now())
+		r.met.observe(ctx, r.clock, source, requested, r.now())
 		r.log.Info("optout: blocked", slog.Any("recipient", c), slog.String("source", source))
 	}
 	return added, nil
