@@ -144,7 +144,7 @@ func TestPromMetrics_Scrape(t *testing.T) {
 		{"sendguard_entries", nil, 4},
 		{"sendguard_domains", nil, 1},
 		{"sendguard_filter_fill_ratio", nil, -1},
-		{"sendguard_filter_false_positive_rate_ratio", nil, -1}, // the exporter adds _ratio for unit "1"
+		{"sendguard_filter_false_positive_rate_ratio", nil, -1},                        // the exporter adds _ratio for unit "1"
 		{"sendguard_changelog_lag", map[string]string{"consumer": "remote/opencx"}, 1}, // the bounce came after the pass
 		{"sendguard_sync_requests_total", map[string]string{"remote": "opencx"}, -1},
 		{"sendguard_sync_rate_limited_total", map[string]string{"remote": "opencx"}, 0},
