@@ -115,6 +115,31 @@
 // after which it tails the log — no live block is missed, and no block
 // unblocked before the read is seen.
 //
+// # Metrics
+//
+// [WithMeterProvider] registers OpenTelemetry instruments (the default
+// provider is the global one, a no-op until the application sets one).
+// Every one is observable: it reads, when the provider collects, the
+// counters the guard keeps anyway, so a check pays no clock read, lock or
+// allocation for it.
+//
+//   - sendguard.checks {check}: checks by result (allowed, blocked,
+//     invalid, error — the store failed and the check failed closed), and,
+//     when blocked, by match (contact, domain);
+//   - sendguard.filter.maybes, sendguard.filter.false_positives {lookup};
+//     sendguard.store.errors {error};
+//   - sendguard.blocks {block}, sendguard.unblocks {unblock}: writes by
+//     source (64 distinct sources at most, then "other");
+//   - sendguard.entries {entry}: the store's entries, from the last count
+//     of the store (at open, at each filter rebuild, and when older than 10
+//     minutes) plus the writes since; not reported before the first count;
+//   - sendguard.domains {domain}; sendguard.filter.fill_ratio and
+//     sendguard.filter.false_positive_rate (estimated) — unit 1;
+//   - sendguard.changelog.lag {record}: records after each consumer's
+//     offset, by consumer.
+//
+// Attributes never hold a recipient. [Guard.Close] unregisters them.
+//
 // # Logging
 //
 // The guard logs nothing unless given a logger ([WithLogger]); recipients

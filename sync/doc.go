@@ -130,6 +130,19 @@
 // offset lag, pending records, dead letters, requests and 429s, contacts
 // still listed after a local unblock, and its last success and error.
 //
+// # Metrics
+//
+// [WithMeterProvider] registers OpenTelemetry instruments, observable and
+// by remote (attribute remote): sendguard.sync.requests and
+// sendguard.sync.rate_limited (429s) {request}, from the remote's
+// [StatsReporter]; sendguard.sync.pushed, sendguard.sync.retries,
+// sendguard.sync.dead_lettered {record} and sendguard.sync.pulled {block}
+// since the engine was made; sendguard.sync.dead_letters and
+// sendguard.sync.pending {record} now, read from the store at collection
+// (pending is recounted only when the remote's offset or the log moved);
+// sendguard.sync.last_success (s, Unix time) once a pass has completed.
+// The instruments stay registered while the engine is reachable.
+//
 // # Durable state
 //
 // Everything is kept through the replication view under the remote's

@@ -149,6 +149,8 @@ func TestPromMetrics_Scrape(t *testing.T) {
 		{"sendguard_sync_requests_total", map[string]string{"remote": "opencx"}, -1},
 		{"sendguard_sync_rate_limited_total", map[string]string{"remote": "opencx"}, 0},
 		{"sendguard_sync_pushed_total", map[string]string{"remote": "opencx"}, 2},
+		{"sendguard_sync_pulled_total", map[string]string{"remote": "opencx"}, 0},
+		{"sendguard_sync_retries_total", map[string]string{"remote": "opencx"}, 0},
 		{"sendguard_sync_dead_lettered_total", map[string]string{"remote": "opencx"}, 0},
 		{"sendguard_sync_dead_letters", map[string]string{"remote": "opencx"}, 0},
 		{"sendguard_sync_pending", map[string]string{"remote": "opencx"}, 1},
