@@ -14,9 +14,11 @@ import (
 // per-remote instruments (sendguard.sync.requests, …; see the package
 // documentation) are registered with. They are observable: they read the
 // engine's counters, the remotes' request counters and the store when the
-// provider collects, and stay registered as long as the engine is
-// reachable. The default is the global provider (otel.GetMeterProvider, a
-// no-op until the application sets one).
+// provider collects. They stay registered as long as the engine is
+// reachable (a running [Engine.Run] keeps it so): an engine that is
+// dropped stops being reported once it is garbage collected. The default
+// is the global provider (otel.GetMeterProvider, a no-op until the
+// application sets one).
 func WithMeterProvider(mp metric.MeterProvider) Option {
 	return func(o *options) { o.meterProvider = mp }
 }

@@ -84,6 +84,7 @@ func TestEngine_Metrics(t *testing.T) {
 			t.Fatalf("RetryDeadLetters = %d, %v", n, err)
 		}
 		r.Collect(t).Want(t, "sendguard.sync.dead_letters", 0, cx)
+		runtime.KeepAlive(e) // reported only while the engine is reachable
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -128,6 +129,7 @@ func TestPromMetrics_Scrape(t *testing.T) {
 	}
 
 	fams := scrape(t, pm.Handler)
+	runtime.KeepAlive(e) // the engine's instruments last as long as it does
 	for _, c := range []struct {
 		name   string
 		labels map[string]string
