@@ -13,6 +13,23 @@
 // nothing is recorded on the measured path. An object with a Close
 // unregisters there; one without (a sync engine) registers with
 // [RegisterFor], which unregisters once the object is garbage collected.
+// Instrument names start with "sendguard.", carry a unit (UCUM, or a
+// {annotation} for counts), and their attributes are never a recipient,
+// a token or a secret.
+//
+// For example, a fleet member that keeps the stream position it applied
+// and the stream's last position in atomics registers:
+//
+//	m := telemetry.Meter(mp, "sync/fleet")
+//	applied, _ := m.Int64ObservableGauge("sendguard.fleet.applied", metric.WithUnit("{message}"))
+//	lag, _ := m.Int64ObservableUpDownCounter("sendguard.fleet.lag", metric.WithUnit("{message}"))
+//	reg, _ := m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+//		a, last := mb.applied.Load(), mb.streamLast.Load()
+//		o.ObserveInt64(applied, int64(a))
+//		o.ObserveInt64(lag, int64(last-min(a, last)))
+//		return nil
+//	}, applied, lag)
+//	// and reg.Unregister() in the member's Close.
 package telemetry
 
 import (
