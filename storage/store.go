@@ -530,8 +530,8 @@ func (s *Store) collectGarbage(ctx context.Context) (int, error) {
 // returns that result. Methods called after Close return an error wrapping
 // [ErrClosed]; long scans and imports in flight stop early with that error.
 //
-// When the filesystem has too little room for the flush (a few MiB),
-// Close does not flush — Badger writes through memory-mapped files, and a
+// When the filesystem has too little room for the flush (9 MiB; unless
+// Options.MinFreeBytes is negative), Close does not flush — Badger writes through memory-mapped files, and a
 // full disk would kill the process with SIGBUS — and returns an error
 // wrapping [ErrDiskFull]. The store is closed for use, but Badger's files
 // and the directory lock stay held: call Close again once there is room to
@@ -554,7 +554,7 @@ func (s *Store) Close() error {
 			<-s.gcDone
 		}
 	}
-	if !s.badgerRO && s.dir != "" {
+	if !s.badgerRO && s.dir != "" && s.minFree > 0 {
 		if free, ok := freeBytes(s.dir); ok && free < flushRoom {
 			return errorf(ErrDiskFull, "%s: not closed: %d KiB free on its filesystem, and flushing the store needs up to %d MiB; everything committed is in its write-ahead log (the next Open replays it); call Close again once there is room, or exit",
 				s.where, free>>10, flushRoom>>20)
