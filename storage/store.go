@@ -168,8 +168,8 @@ const (
 )
 
 // inspectDir says what dir holds. A directory whose only entries are the
-// store's own lock file (left by a failed open) or "lost+found" (the root of
-// a fresh filesystem) counts as empty.
+// lock files (the store's and Badger's, left by an open cut short) or
+// "lost+found" (the root of a fresh filesystem) counts as empty.
 func inspectDir(dir string) (int, error) {
 	fi, err := os.Stat(dir)
 	if errors.Is(err, os.ErrNotExist) {
@@ -190,7 +190,7 @@ func inspectDir(dir string) (int, error) {
 		switch e.Name() {
 		case "MANIFEST":
 			return dirStore, nil
-		case lockFile, "lost+found":
+		case lockFile, "LOCK", "lost+found":
 		default:
 			state = dirForeign
 		}
