@@ -140,6 +140,9 @@ func TestStore_ReadOnly(t *testing.T) {
 	if err := s.SetOffset(ctx, "remote/x", seq); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := storage.Open(dir, storage.Options{ReadOnly: true}); !errors.Is(err, storage.ErrLocked) {
+		t.Errorf("a reader beside a writer: %v, want ErrLocked", err)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
