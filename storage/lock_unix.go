@@ -9,10 +9,6 @@ import (
 	"syscall"
 )
 
-// lockFile is the store's own lock, taken before Badger's so that a second
-// opener gets a typed error (Badger reports its lock failure as text).
-const lockFile = "sendguard.lock"
-
 const errWouldBlock = syscall.EWOULDBLOCK
 
 // lockDir takes a non-blocking flock on dir/sendguard.lock — exclusive, or

@@ -158,6 +158,10 @@ func Open(dir string, opts Options) (_ *Store, err error) {
 	return s, nil
 }
 
+// lockFile is the store's own lock, taken before Badger's so that a second
+// opener gets a typed error (Badger reports its lock failure as text).
+const lockFile = "sendguard.lock"
+
 // Directory states, from inspectDir.
 const (
 	dirMissing = iota // no such directory
