@@ -109,7 +109,7 @@ func TestStore_FullFilesystem(t *testing.T) {
 // (as after a crash) opens read-only by replaying it when there is room,
 // and fails with ErrDiskFull, without a fault, when there is not.
 func TestStore_ReadOnlyReplay(t *testing.T) {
-	mnt := tmpfstest.Mount(t, 96<<20)
+	mnt := tmpfstest.Mount(t, 32<<20)
 	dir := filepath.Join(mnt, "db")
 	s := openAt(t, dir, storage.Options{MinFreeBytes: 1 << 20})
 	mustPut(t, s, entry(email("a@example.com")))
