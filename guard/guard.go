@@ -49,6 +49,7 @@ type Guard struct {
 	wg        sync.WaitGroup
 	closed    atomic.Bool
 	closeOnce sync.Once
+	closeMu   sync.Mutex // guards closeErr after closeOnce
 	closeErr  error
 }
 
@@ -64,9 +65,13 @@ const (
 // if it matches the store exactly, or else by scanning the store. The guard
 // owns the store: [Guard.Close] closes it.
 //
-// Open returns an error wrapping storage.ErrLocked if another process holds
-// dir, and storage.ErrSettings if [WithProviderFolding] differs from the
-// value the store was created with.
+// Open creates a store only in a missing or empty directory, never among
+// other files. It returns an error wrapping storage.ErrNoStore if dir holds
+// no store and none may be created there ([WithReadOnly], [WithMustExist],
+// or a directory of other files), storage.ErrLocked if another process
+// holds dir, storage.ErrSettings if [WithProviderFolding] differs from the
+// value the store was created with, and storage.ErrDiskFull if a store must
+// be created on a nearly full disk.
 func Open(dir string, opts ...Option) (*Guard, error) {
 	o := defaultOptions()
 	for _, opt := range opts {
@@ -79,6 +84,8 @@ func Open(dir string, opts ...Option) (*Guard, error) {
 		SyncWrites:      o.syncWrites,
 		MinFreeBytes:    o.minFree,
 		Clock:           o.now,
+		ReadOnly:        o.readOnly,
+		MustExist:       o.mustExist,
 	}
 	s, err := storage.Open(dir, sopts)
 	if err != nil && !o.foldingSet && errors.Is(err, storage.ErrSettings) {
@@ -444,9 +451,12 @@ func (g *Guard) remove(ctx context.Context, c normalize.Contact, source, origin 
 }
 
 // Close stops the guard's background work, writes the filter snapshot (if
-// snapshots are on), and closes the store. It waits
-// for a block in flight. Close is idempotent and safe to call concurrently;
-// every call returns the first call's result.
+// snapshots are on and the store is writable), and closes the store.
+// It waits for a block in flight. Close is idempotent and
+// safe to call concurrently; every call returns the first call's result,
+// except that when the store could not be closed for lack of disk space
+// (an error wrapping storage.ErrDiskFull: nothing is lost, see
+// storage.Store.Close), a later call tries again.
 func (g *Guard) Close() error {
 	g.closeOnce.Do(func() {
 		g.closed.Store(true)
@@ -455,7 +465,7 @@ func (g *Guard) Close() error {
 		g.wmu.Lock()
 		defer g.wmu.Unlock()
 		var errs []error
-		if g.opts.snapshot {
+		if g.opts.snapshot && !g.store.ReadOnly() {
 			if err := g.writeSnapshot(context.Background()); err != nil {
 				g.opts.log.Warn("guard: filter snapshot not written", slog.Any("err", err))
 			}
@@ -463,6 +473,11 @@ func (g *Guard) Close() error {
 		errs = append(errs, g.store.Close())
 		g.closeErr = errors.Join(errs...)
 	})
+	g.closeMu.Lock()
+	defer g.closeMu.Unlock()
+	if errors.Is(g.closeErr, storage.ErrDiskFull) {
+		g.closeErr = g.store.Close()
+	}
 	return g.closeErr
 }
 

@@ -121,12 +121,12 @@ func TestCheckBlockUnblock(t *testing.T) {
 	t.Parallel()
 	s := newSandbox(t)
 
-	// A new database is created on first use, at --db.
-	wantLines(t, s.run("", "check", "Alice@Example.com").want(t, 0).stdout, "allowed\talice@example.com")
-	if !exists(s.db) {
-		t.Fatal("check did not create the database")
+	// check only reads: it does not create a database (see TestNoStore);
+	// block creates it on first use, at --db.
+	s.run("", "check", "Alice@Example.com").want(t, 2)
+	if exists(s.db) {
+		t.Fatal("check created the database")
 	}
-
 	r := s.run("", "block", "--reason", "hard bounce", "Alice <alice@example.com>", "spam.test", "+1 415 555 0100").want(t, 0)
 	wantLines(t, r.stdout,
 		"blocked\talice@example.com\thard bounce\tlocal",
@@ -280,17 +280,22 @@ func TestDefaultsFromEnvironment(t *testing.T) {
 	s.runEnv(nil, "", "check", "a@example.com").want(t, 1)
 	// SENDGUARD_DB, and --db over it.
 	other := filepath.Join(s.dir, "other")
-	s.runEnv([]string{"SENDGUARD_DB=" + other}, "", "check", "a@example.com").want(t, 0)
+	r := s.runEnv([]string{"SENDGUARD_DB=" + other}, "", "check", "a@example.com").want(t, 2)
+	wantOneErrorLine(t, r, other, "no sendguard store", "does not exist")
 	s.runEnv([]string{"SENDGUARD_DB=" + other}, "", "block", "--db", s.db, "b@example.com").want(t, 0)
+	if exists(other) {
+		t.Fatal("block --db created $SENDGUARD_DB too")
+	}
 	s.runEnv(nil, "", "check", "--db", s.db, "b@example.com").want(t, 1)
 	s.runEnv(nil, "", "--db", s.db, "check", "b@example.com").want(t, 1)
 	s.runEnv(nil, "", "-db="+s.db, "-region", "GB", "check", "b@example.com").want(t, 1)
+	s.runEnv([]string{"SENDGUARD_DB=" + other}, "", "block", "c@example.com").want(t, 0)
 	s.runEnv([]string{"SENDGUARD_DB=" + other}, "", "check", "b@example.com").want(t, 0)
 	// SENDGUARD_REGION reads national numbers for check too.
 	s.runEnv([]string{"SENDGUARD_REGION=GB"}, "", "block", "020 7946 0000").want(t, 0)
 	s.runEnv(nil, "", "check", "+442079460000").want(t, 1)
 	s.runEnv(nil, "", "check", "--region", "GB", "020 7946 0000").want(t, 1)
-	r := s.runEnv(nil, "", "check", "--region", "ZZ", "a@example.com").want(t, 2)
+	r = s.runEnv(nil, "", "check", "--region", "ZZ", "a@example.com").want(t, 2)
 	wantOneErrorLine(t, r, "ZZ", "unknown region")
 	r = s.runEnv(nil, "", "check", "--db", "", "a@example.com").want(t, 2)
 	wantOneErrorLine(t, r, "--db", "empty")

@@ -19,15 +19,28 @@
 //
 // Every command takes these two:
 //
-//	--db DIR     the data directory, created on first use
-//	             (default: $SENDGUARD_DB, else ./sendguard-data)
+//	--db DIR     the data directory (default: $SENDGUARD_DB, else
+//	             ./sendguard-data)
 //	--region CC  the region national phone numbers are read in, e.g. GB
 //	             (default: $SENDGUARD_REGION, else US)
 //
 // The region decides only how input such as "(415) 555-0100" is read;
-// stored phone numbers are E.164 ("+14155550100"). A data directory is
-// used by one process at a time: while one command (a sync, say) has it
-// open, another fails with "in use by another process" and exit code 2.
+// stored phone numbers are E.164 ("+14155550100").
+//
+// The commands that only read (check, stats, export, dead-letters without
+// --retry) open the data directory read-only: they refuse a directory that
+// holds no sendguard database — missing, empty, or holding other files —
+// with exit code 2 and an error naming it, and create nothing, so a
+// mistyped --db never answers "allowed" for everyone. The commands that
+// write (block, unblock, import, sync, dead-letters --retry) create the
+// database in a missing or empty directory, never in one that holds other
+// files. A directory is used by one writing process at a time: while one
+// (a sync, say) has it open, another command fails with "in use by another
+// process" and exit code 2; reading commands may run side by side.
+//
+// On a nearly full disk (under 64 MiB free) the reading commands go on
+// answering, and the writing ones fail with "disk almost full" and exit
+// code 2, writing nothing.
 //
 // # Output
 //
