@@ -3,7 +3,9 @@
 // test what the store and the command line do on a full disk, where Badger's
 // memory-mapped writes fault (SIGBUS) instead of failing with ENOSPC.
 //
-// Mounting needs root (CI runs as root). Where it is impossible, [Mount]
-// fails the test loudly rather than skipping it, so a full-disk test never
-// passes by not running.
+// Mounting needs root. CI runs as root, and there [Mount] fails the test
+// loudly if the mount is impossible, so a full-disk test never passes by not
+// running. Run by a user who is not root (a developer's `go test ./...`),
+// the test is skipped with a message saying so, rather than failing for a
+// reason that has nothing to do with the code.
 package tmpfstest
