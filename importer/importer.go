@@ -489,6 +489,11 @@ func Import(ctx context.Context, g *guard.Guard, r io.Reader, opts ...Option) (R
 	if ferr := flush(); err == nil {
 		err = ferr
 	}
+	if err == nil {
+		// Stopped while waiting for input that then ended: say so, for
+		// the input may have been cut short.
+		err = ctx.Err()
+	}
 	return res, err
 }
 

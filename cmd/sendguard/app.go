@@ -55,7 +55,7 @@ func commands() []command {
 		{"check", "say whether recipients are blocked", (*app).check},
 		{"block", "block recipients", (*app).block},
 		{"unblock", "remove blocks", (*app).unblock},
-		{"import", "block every contact in a list or CSV file", (*app).importList},
+		{"import", "block every contact in a list, CSV or JSON file", (*app).importList},
 		{"export", "write every active block to stdout", (*app).export},
 		{"stats", "show the blocklist's and the sync's figures", (*app).stats},
 		{"sync", "push and pull blocks to and from the vendors", (*app).sync},
