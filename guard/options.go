@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"fmt"
 	"log/slog"
 	"time"
 )
@@ -156,10 +157,11 @@ func WithRebuildInterval(d time.Duration) Option {
 type BlockOption func(*blockOptions)
 
 type blockOptions struct {
-	source    string
-	expiry    time.Duration
-	expiresAt time.Time
-	createdAt time.Time
+	providerDomain bool
+	source         string
+	expiry         time.Duration
+	expiresAt      time.Time
+	createdAt      time.Time
 }
 
 // WithSource records where a block came from: "local" (the default for
@@ -177,3 +179,19 @@ func WithExpiresAt(t time.Time) BlockOption { return func(o *blockOptions) { o.e
 // WithCreatedAt records when the block was made, for blocks copied from
 // elsewhere (a remote list, an export). The default is the guard's clock.
 func WithCreatedAt(t time.Time) BlockOption { return func(o *blockOptions) { o.createdAt = t } }
+
+// AllowProviderDomain lets [Guard.Block] block the domain of a mailbox
+// provider (gmail.com, outlook.com, …; see [IsProviderDomain]), which
+// blocks every address there. Without it, such a block is refused.
+func AllowProviderDomain() BlockOption { return func(o *blockOptions) { o.providerDomain = true } }
+
+// String returns "fail-closed" or "fail-open".
+func (m FailMode) String() string {
+	switch m {
+	case FailClosed:
+		return "fail-closed"
+	case FailOpen:
+		return "fail-open"
+	}
+	return fmt.Sprintf("FailMode(%d)", uint8(m))
+}
