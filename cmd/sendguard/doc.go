@@ -8,12 +8,14 @@
 //
 //	sendguard COMMAND [flags] [args]
 //	sendguard help [COMMAND]
+//	sendguard --version
 //
 // Commands: normalize, check, block, unblock, import, export, stats, sync,
-// dead-letters, help. Flags are written -flag or --flag, with the value after a space or
-// "="; they may stand before or after the arguments, and "--" ends them.
-// The common flags (--db, --region) may also stand before COMMAND.
-// "sendguard COMMAND -h" prints the part of this reference about COMMAND.
+// dead-letters, version, help. Flags are written -flag or --flag, with the
+// value after a space or "="; they may stand before or after the
+// arguments, and "--" ends them. The common flags (--db, --region) may
+// also stand before COMMAND, or before --help or --version. "sendguard
+// COMMAND -h" prints the part of this reference about COMMAND.
 //
 // # Common flags
 //
@@ -71,40 +73,58 @@
 //
 // # check
 //
-//	sendguard check [--json] RECIPIENT...
+//	sendguard check [--json] [--file FILE] RECIPIENT...|-
 //
-// Says whether each recipient may be sent to, one line per argument, in
+//	--json        one JSON object per line
+//	--file FILE   also read recipients from FILE, one per line
+//
+// Says whether each recipient may be sent to, one line per recipient, in
 // order:
 //
 //	allowed<TAB>CANONICAL
-//	blocked<TAB>CANONICAL<TAB>REASON<TAB>SOURCE
+//	blocked<TAB>CANONICAL<TAB>REASON<TAB>SOURCE<TAB>MATCHED
 //	invalid<TAB>INPUT<TAB>REASON
 //
 // An email address is blocked when the address itself, its domain or a
 // parent domain is blocked; REASON and SOURCE are then the block's that
-// matched. SOURCE is "local", "import" or a vendor's name.
+// matched, and MATCHED is the blocked contact that matched: the address
+// itself, or the domain ("x@sub.spam.example" blocked through
+// "spam.example"). SOURCE is "local", "import" or a vendor's name.
+//
+// The recipients are the arguments, where "-" stands for stdin, and the
+// lines of --file; stdin and the file are read one recipient per line
+// (blank lines skipped) and streamed, so that a send list of any length
+// can be cleaned:
+//
+//	sendguard check - < list.txt | grep ^allowed | cut -f2 > clean.txt
 //
 // With --json, each line is instead one JSON object with these fields:
 //
 //	{"input":"Bob <BOB@example.com>","kind":"email","canonical":"bob@example.com",
 //	 "blocked":true,"reason":"hard bounce","source":"local",
-//	 "created_at":"2025-01-02T03:04:05Z","error":""}
+//	 "created_at":"2025-01-02T03:04:05Z","error":"",
+//	 "matched":"bob@example.com","match":"address","expires_at":null}
 //
 // kind and canonical are "" for an invalid input, whose reason is in
 // error; error is "" otherwise. created_at is null unless blocked.
+// matched is the blocked contact that matched ("" unless blocked); match
+// says what it is: "address" (the recipient itself), "domain" (its domain
+// or a parent domain) or "none"; expires_at is when the block lapses, null
+// for a block that never does (and unless blocked).
 //
 // Exit 0 if every recipient is allowed, 1 if any is blocked and none is
 // invalid, 2 if any is invalid or on any error.
 //
 // # block
 //
-//	sendguard block [--reason R] [--source S] [--expires DURATION] RECIPIENT...
+//	sendguard block [--reason R] [--source S] [--expires DURATION] [--force] RECIPIENT...
 //
 //	--reason R           why, recorded with the block (default: empty)
 //	--source S           where the block comes from (default: local)
 //	--expires DURATION   the block lapses by itself after DURATION: a Go
 //	                     duration (90m, 12h) or days (30d, 1.5d, 1d12h);
 //	                     default: never
+//	--force              block a mailbox provider's domain all the same
 //
 // Blocks each recipient: an email address, a phone number, or a domain
 // (example.com, @example.com or *.example.com; a domain block covers every
@@ -113,10 +133,18 @@
 //
 //	blocked<TAB>CANONICAL<TAB>REASON<TAB>SOURCE
 //
+// The domain of a large mailbox provider (gmail.com, googlemail.com,
+// outlook.com, hotmail.com, live.com, msn.com, yahoo.com, ymail.com,
+// aol.com, icloud.com, me.com, proton.me, gmx.com, web.de, mail.ru,
+// yandex.ru, qq.com and a few more: the list is guard.IsProviderDomain's)
+// is refused without --force: such a block stops every address there,
+// which is almost never what was meant; block the addresses instead.
+//
 // Idempotent: blocking a blocked contact again changes nothing, unless the
 // new block lasts longer than the one in force (it then replaces it). All
-// arguments are read first: if any is invalid, nothing is blocked and the
-// error names it (exit 2). Exit 0 otherwise.
+// arguments are read first: if any is invalid (or a provider's domain
+// without --force), nothing is blocked and the error names it (exit 2).
+// Exit 0 otherwise.
 //
 // # unblock
 //
@@ -261,9 +289,10 @@
 //
 //	{"contact":"bob@example.com","kind":"email","reason":"hard bounce","source":"local","created_at":"2025-01-02T03:04:05Z","expires_at":null}
 //
-// The CSV imports back as it is: the same contacts, reasons, sources and
-// times (import reads the contact column and the metadata columns). Exit
-// 0, or 2 on an error.
+// Either format imports back as it is: the same contacts, reasons,
+// sources and times (import reads the contact column and the metadata
+// columns). The database is opened before anything is written: a failed
+// export writes nothing on stdout. Exit 0, or 2 on an error.
 //
 // # stats
 //
@@ -371,10 +400,24 @@
 // unblocked here) is dropped, not retried: a newer record already carries
 // the contact's state. Exit 0, or 2 on an error.
 //
+// # version
+//
+//	sendguard version
+//	sendguard --version
+//
+// Prints the program's module version, and the VCS revision and time it
+// was built from when the build recorded them, on one line (exit 0):
+//
+//	sendguard v1.2.0 (0123abcd…, 2026-01-02T03:04:05Z, go1.26.0)
+//
+// A build from a checkout says "(devel)" for the version, and ", modified"
+// after the revision when the tree had uncommitted changes.
+//
 // # help
 //
 //	sendguard help [COMMAND]
 //	sendguard COMMAND -h
+//	sendguard --help
 //
 // Prints this reference, or the part about COMMAND, on stdout (exit 0). An
 // unknown command prints the command list on stderr (exit 2).

@@ -111,7 +111,7 @@ func TestImportCSV100k(t *testing.T) {
 	}
 	s.run("", "check", "user0@example.com", "user7@example.com").want(t, 1)
 	s.run("", "check", "user3@nodot.example").want(t, 0)
-	wantLines(t, s.run("", "check", "user1@example.com").stdout, "blocked\tuser1@example.com\tmigrated\timport")
+	wantLines(t, s.run("", "check", "user1@example.com").stdout, "blocked\tuser1@example.com\tmigrated\timport\tuser1@example.com")
 
 	// Importing again adds nothing.
 	r = s.run("", "import", "--rejects", rejects, path).want(t, 0)
