@@ -183,6 +183,9 @@ func WithCreatedAt(t time.Time) BlockOption { return func(o *blockOptions) { o.c
 // AllowProviderDomain lets [Guard.Block] block the domain of a mailbox
 // provider (gmail.com, outlook.com, …; see [IsProviderDomain]), which
 // blocks every address there. Without it, such a block is refused.
+// [Guard.Import], [Guard.ImportEntries] and [Guard.BlockContact] (through
+// which the sync applies vendors' lists) take their input as given, so
+// that a restored export or a vendor's list is applied whole.
 func AllowProviderDomain() BlockOption { return func(o *blockOptions) { o.providerDomain = true } }
 
 // String returns "fail-closed" or "fail-open".
