@@ -474,6 +474,10 @@ func Import(ctx context.Context, g *guard.Guard, r io.Reader, opts ...Option) (R
 		res.Lines = max(res.Lines, row.Line)
 		if row.Entry.Recipient == "" {
 			pending = append(pending, Problem{Line: row.Line, Reason: strings.Join(row.Warnings, "; ")})
+			if len(pending) >= o.batch {
+				// An input of nothing but bad lines must not grow memory.
+				return flush()
+			}
 			return nil
 		}
 		for _, w := range row.Warnings {

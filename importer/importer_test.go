@@ -297,3 +297,25 @@ func TestInterruptedImport(t *testing.T) {
 	}
 	blocked(t, g, "u0@example.com", "u9@example.com")
 }
+
+// Problems are reported as they come, batch by batch: an input of nothing
+// but unreadable records does not pile them up.
+func TestProblemsFlushedInBatches(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("{\"email\":\"a@example.com\"}\n")
+	for i := range 100 {
+		fmt.Fprintf(&b, "{\"name\":\"n%d\"}\n", i)
+	}
+	batches := 0
+	_, res, problems, err := importString(t, b.String(), importer.WithBatchSize(10),
+		importer.OnProgress(func(importer.Result) { batches++ }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Added != 1 || res.Invalid != 100 || len(problems) != 100 || problems[0].Line != 2 || problems[99].Line != 101 {
+		t.Fatalf("result %+v, %d problems", res, len(problems))
+	}
+	if batches < 10 {
+		t.Fatalf("%d progress reports, want one per 10 problems", batches)
+	}
+}
