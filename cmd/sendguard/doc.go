@@ -268,9 +268,9 @@
 // could not or stopped: an unreadable input or rejects file, input whose
 // columns name no contact, malformed JSON, a database error, or SIGINT
 // or SIGTERM ("sendguard: import: FILE: interrupted; N imported, safe to
-// re-run": running it again imports the rest and counts the rest as
-// already present). The summary line is printed either way and says what
-// was done before the failure.
+// re-run": running it again imports the rest, and counts what was
+// imported already as already present). The summary line is printed
+// either way and says what was done before the failure.
 //
 // # export
 //
