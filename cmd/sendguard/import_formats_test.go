@@ -123,9 +123,11 @@ func TestExportFormatsRoundTrip(t *testing.T) {
 		t.Fatalf("%d blocks exported, want 6", n)
 	}
 	for _, format := range []string{"csv", "jsonl"} {
+		// Exported here, not in the parallel subtest: one process at a
+		// time opens src.
+		out := src.run("", "export", "--format", format).want(t, 0).stdout
 		t.Run(format, func(t *testing.T) {
 			t.Parallel()
-			out := src.run("", "export", "--format", format).want(t, 0).stdout
 			dst := newSandbox(t)
 			r := dst.run(out, "import", "-").want(t, 0)
 			wantLines(t, r.stdout, summary(n, 0, 0))
