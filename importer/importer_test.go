@@ -319,3 +319,18 @@ func TestProblemsFlushedInBatches(t *testing.T) {
 		t.Fatalf("%d progress reports, want one per 10 problems", batches)
 	}
 }
+
+// Deep nesting costs a few stack frames, not one per level.
+func TestDeepJSONNesting(t *testing.T) {
+	deep := `{"data":` + strings.Repeat(`{"a":`, 100_000) + `"x"` + strings.Repeat("}", 100_000) + `, "results": []}`
+	_, res, _, err := importString(t, deep)
+	if err != nil || res.Added != 0 {
+		t.Fatalf("result %+v, err %v; want an empty import", res, err)
+	}
+	nested := `{"data":{"page":{"results":[{"email":"a@example.com"}]}}}`
+	g, res, _, err := importString(t, nested)
+	if err != nil || res.Added != 1 {
+		t.Fatalf("result %+v, err %v", res, err)
+	}
+	blocked(t, g, "a@example.com")
+}

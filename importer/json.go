@@ -77,6 +77,11 @@ func newJSONReader(r io.Reader, firstLine int, emit func(jsonRecord) error) *jso
 	return &jsonReader{dec: dec, lc: lc, emit: emit}
 }
 
+// maxWrapperDepth is how deep wrappers are searched for the records
+// ({"data": {"results": […]}} is depth 2); deeper objects are skipped, so
+// that nesting never costs more than a few stack frames.
+const maxWrapperDepth = 4
+
 // objectMode says what an object may be.
 type objectMode uint8
 
@@ -102,7 +107,7 @@ func (jr *jsonReader) run() error {
 				return err
 			}
 		case json.Delim('{'):
-			if _, err := jr.object(recordOrWrapper); err != nil {
+			if _, err := jr.object(recordOrWrapper, 0); err != nil {
 				return err
 			}
 		default:
@@ -163,7 +168,7 @@ func (jr *jsonReader) array() (bool, error) {
 		switch tok {
 		case json.Delim('{'):
 			found = true
-			if _, err := jr.object(recordOnly); err != nil {
+			if _, err := jr.object(recordOnly, 0); err != nil {
 				return found, err
 			}
 		case json.Delim('['):
@@ -190,7 +195,7 @@ func (jr *jsonReader) array() (bool, error) {
 // object reads an object after its '{'. As a record it is emitted; as a
 // wrapper its first array of records (or of contacts) is read. It reports
 // whether it held records.
-func (jr *jsonReader) object(mode objectMode) (bool, error) {
+func (jr *jsonReader) object(mode objectMode, depth int) (bool, error) {
 	rec := jsonRecord{line: jr.line()}
 	held, contactSeen, arrayRead := false, false, false
 	for jr.dec.More() {
@@ -203,7 +208,7 @@ func (jr *jsonReader) object(mode objectMode) (bool, error) {
 		if err != nil {
 			return held, jr.fail(err)
 		}
-		wrapper := mode != recordOnly && !held && !contactSeen
+		wrapper := mode != recordOnly && !held && !contactSeen && depth < maxWrapperDepth
 		switch vt {
 		case json.Delim('['):
 			if !wrapper {
@@ -224,7 +229,7 @@ func (jr *jsonReader) object(mode objectMode) (bool, error) {
 				}
 				continue
 			}
-			found, err := jr.object(wrapperOnly)
+			found, err := jr.object(wrapperOnly, depth+1)
 			if err != nil {
 				return held, err
 			}
