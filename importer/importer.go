@@ -152,6 +152,8 @@ func OnProgress(fn func(Result)) Option { return func(o *options) { o.onProgress
 //
 // Columns are found by name (ignoring case, spaces, underscores, dashes
 // and dots) among the names peers use, or named by [WithMapping].
+//
+// A Reader reads its input once and is not safe for concurrent use.
 type Reader struct {
 	src io.Reader
 	o   options
