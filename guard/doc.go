@@ -21,7 +21,13 @@
 // confirms. An email is also blocked when its domain or any parent domain is
 // blocked: blocking "example.com" (or "@example.com", "*.example.com")
 // covers "ann@mail.example.com". Domain blocks are few; they are kept in a
-// small in-memory set that is probed for every email.
+// small in-memory set that is probed for every email. Block refuses the
+// domain of a large mailbox provider (gmail.com, outlook.com, …; see
+// [IsProviderDomain]) unless [AllowProviderDomain] is given: such a block
+// would stop every address there.
+//
+// To load another service's suppression export (CSV, JSON, JSON lines)
+// into a guard, see package importer.
 //
 // # Sending
 //

@@ -77,6 +77,9 @@ func Open(dir string, opts ...Option) (*Guard, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if dir == "" && !o.inMemory {
+		return nil, fmt.Errorf("guard: open: no directory given (pass guard.WithInMemory() for a store in memory): %w", storage.ErrInvalid)
+	}
 	sopts := storage.Options{
 		InMemory:        o.inMemory,
 		Logger:          o.log,
@@ -310,11 +313,23 @@ func (g *Guard) CheckAll(ctx context.Context, recipients []string) ([]Verdict, e
 // keeps the existing block unless the new one lasts longer.
 //
 // The verdict describes the block now in force. Block returns an error
-// wrapping normalize.ErrInvalid for input that is not a recipient.
+// wrapping normalize.ErrInvalid for input that is not a recipient, and a
+// *[ProviderDomainError] (errors.Is [ErrProviderDomain]) for the domain of
+// a mailbox provider (see [IsProviderDomain]) unless [AllowProviderDomain]
+// is given: such a block would stop every address there.
 func (g *Guard) Block(ctx context.Context, recipient, reason string, opts ...BlockOption) (Verdict, error) {
 	c, err := g.norm.Parse(recipient)
 	if err != nil {
 		return Verdict{Input: recipient}, err
+	}
+	if c.Kind == normalize.Domain && IsProviderDomain(c.Value) {
+		var bo blockOptions
+		for _, opt := range opts {
+			opt(&bo)
+		}
+		if !bo.providerDomain {
+			return Verdict{Input: recipient, Contact: c}, &ProviderDomainError{Domain: c.Value}
+		}
 	}
 	e, err := g.entry(c, recipient, reason, sourceLocal, opts)
 	if err != nil {

@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"fmt"
 	"log/slog"
 	"time"
 )
@@ -178,10 +179,11 @@ func WithRebuildInterval(d time.Duration) Option {
 type BlockOption func(*blockOptions)
 
 type blockOptions struct {
-	source    string
-	expiry    time.Duration
-	expiresAt time.Time
-	createdAt time.Time
+	providerDomain bool
+	source         string
+	expiry         time.Duration
+	expiresAt      time.Time
+	createdAt      time.Time
 }
 
 // WithSource records where a block came from: "local" (the default for
@@ -199,3 +201,22 @@ func WithExpiresAt(t time.Time) BlockOption { return func(o *blockOptions) { o.e
 // WithCreatedAt records when the block was made, for blocks copied from
 // elsewhere (a remote list, an export). The default is the guard's clock.
 func WithCreatedAt(t time.Time) BlockOption { return func(o *blockOptions) { o.createdAt = t } }
+
+// AllowProviderDomain lets [Guard.Block] block the domain of a mailbox
+// provider (gmail.com, outlook.com, …; see [IsProviderDomain]), which
+// blocks every address there. Without it, such a block is refused.
+// [Guard.Import], [Guard.ImportEntries] and [Guard.BlockContact] (through
+// which the sync applies vendors' lists) take their input as given, so
+// that a restored export or a vendor's list is applied whole.
+func AllowProviderDomain() BlockOption { return func(o *blockOptions) { o.providerDomain = true } }
+
+// String returns "fail-closed" or "fail-open".
+func (m FailMode) String() string {
+	switch m {
+	case FailClosed:
+		return "fail-closed"
+	case FailOpen:
+		return "fail-open"
+	}
+	return fmt.Sprintf("FailMode(%d)", uint8(m))
+}

@@ -55,11 +55,12 @@ func commands() []command {
 		{"check", "say whether recipients are blocked", (*app).check},
 		{"block", "block recipients", (*app).block},
 		{"unblock", "remove blocks", (*app).unblock},
-		{"import", "block every contact in a list or CSV file", (*app).importList},
+		{"import", "block every contact in a list, CSV or JSON file", (*app).importList},
 		{"export", "write every active block to stdout", (*app).export},
 		{"stats", "show the blocklist's and the sync's figures", (*app).stats},
 		{"sync", "push and pull blocks to and from the vendors", (*app).sync},
 		{"dead-letters", "list (or retry) the blocks a vendor refused for good", (*app).deadLetters},
+		{"version", "show this program's version", (*app).version},
 		{"help", "show this reference, or one command's", (*app).help},
 	}
 }
@@ -92,6 +93,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch name {
 	case "-h", "-help", "--help":
 		name = "help"
+	case "-version", "--version":
+		name = "version"
+	}
+	if name == "help" {
+		// The common flags before it are allowed, and mean nothing to it.
+		return a.help(args[1:])
 	}
 	for _, c := range commands() {
 		if c.name == name {
@@ -124,7 +131,7 @@ func leadingCommonFlags(args []string) (global, rest []string) {
 func (a *app) usage(w io.Writer) {
 	fmt.Fprintf(w, "usage: sendguard COMMAND [flags] [args]\n\ncommands:\n")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-12s  %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, "\nRun 'sendguard help' for the full reference, 'sendguard help COMMAND' for one command.\n")
 }

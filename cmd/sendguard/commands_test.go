@@ -139,17 +139,18 @@ func TestCheckBlockUnblock(t *testing.T) {
 	wantLines(t, s.run("", "block", "bob@example.com", "--reason", "manual", "--source", "crm").want(t, 0).stdout,
 		"blocked\tbob@example.com\tmanual\tcrm")
 
+	// The fifth field is the blocked contact that matched (issue 13).
 	r = s.run("", "check", "ALICE@example.com", "carol@example.com", "x@mail.spam.test", "(415) 555-0100").want(t, 1)
 	wantLines(t, r.stdout,
-		"blocked\talice@example.com\thard bounce\tlocal",
+		"blocked\talice@example.com\thard bounce\tlocal\talice@example.com",
 		"allowed\tcarol@example.com",
-		"blocked\tx@mail.spam.test\thard bounce\tlocal",
-		"blocked\t+14155550100\thard bounce\tlocal",
+		"blocked\tx@mail.spam.test\thard bounce\tlocal\tspam.test",
+		"blocked\t+14155550100\thard bounce\tlocal\t+14155550100",
 	)
 	r = s.run("", "check", "carol@example.com", "alice@example.com", "nope").want(t, 2)
 	wantLines(t, r.stdout,
 		"allowed\tcarol@example.com",
-		"blocked\talice@example.com\thard bounce\tlocal",
+		"blocked\talice@example.com\thard bounce\tlocal\talice@example.com",
 		"invalid\tnope\tnot an email address, phone number or domain",
 	)
 	s.run("", "check", "carol@example.com", "nope").want(t, 2)
@@ -165,7 +166,7 @@ func TestCheckBlockUnblock(t *testing.T) {
 			t.Fatalf("line %q: %v", l, err)
 		}
 		keys := slices.Sorted(maps.Keys(m))
-		if want := []string{"blocked", "canonical", "created_at", "error", "input", "kind", "reason", "source"}; !slices.Equal(keys, want) {
+		if want := []string{"blocked", "canonical", "created_at", "error", "expires_at", "input", "kind", "match", "matched", "reason", "source"}; !slices.Equal(keys, want) {
 			t.Fatalf("fields %v, want %v", keys, want)
 		}
 		objs = append(objs, m)
@@ -175,13 +176,15 @@ func TestCheckBlockUnblock(t *testing.T) {
 	}
 	b := objs[0]
 	if b["input"] != "Alice <ALICE@example.com>" || b["kind"] != "email" || b["canonical"] != "alice@example.com" ||
-		b["blocked"] != true || b["reason"] != "hard bounce" || b["source"] != "local" || b["error"] != "" {
+		b["blocked"] != true || b["reason"] != "hard bounce" || b["source"] != "local" || b["error"] != "" ||
+		b["matched"] != "alice@example.com" || b["match"] != "address" || b["expires_at"] != nil {
 		t.Fatalf("blocked object: %v", b)
 	}
 	if ts, _ := b["created_at"].(string); !recent(ts) {
 		t.Fatalf("created_at %v is not a recent RFC 3339 time", b["created_at"])
 	}
-	if a := objs[1]; a["blocked"] != false || a["canonical"] != "carol@example.com" || a["created_at"] != nil || a["reason"] != "" {
+	if a := objs[1]; a["blocked"] != false || a["canonical"] != "carol@example.com" || a["created_at"] != nil || a["reason"] != "" ||
+		a["matched"] != "" || a["match"] != "none" || a["expires_at"] != nil {
 		t.Fatalf("allowed object: %v", a)
 	}
 	if iv := objs[2]; iv["kind"] != "" || iv["canonical"] != "" || iv["error"] == "" || iv["input"] != "nope" {
@@ -412,5 +415,5 @@ func TestFullDisk(t *testing.T) {
 	}
 	// Nothing was lost along the way.
 	wantLines(t, s.run("", "check", "a@example.com", "+14155550100").want(t, 1).stdout,
-		"blocked\ta@example.com\t\timport", "blocked\t+14155550100\t\timport")
+		"blocked\ta@example.com\t\timport\ta@example.com", "blocked\t+14155550100\t\timport\t+14155550100")
 }
