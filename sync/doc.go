@@ -79,7 +79,12 @@
 // therefore not dead-lettered: the remote's pass stops, every record stays
 // pending, the error is reported ([RemoteReport].Err, [RemoteStats]
 // LastError; errors.Is(err, [ErrUnauthorized])), and [Engine.Run] tries
-// again after its backoff.
+// again after its backoff. [Unavailable] failures — a redirect, 404 or 405
+// from an endpoint the vendor documents, which says that the base URL is
+// wrong or that a gateway answers for the vendor during a deploy — are
+// handled the same way (errors.Is(err, [ErrUnavailable])): a gateway that
+// answers 404 for a few minutes must not empty the queue into the dead
+// letters.
 //
 // A push that failed after the remote may have received it (a timeout, a
 // reset, a 5xx; not a 429) is sent again: neither vendor documents an

@@ -113,7 +113,8 @@ func (e *Engine) reconcile(ctx context.Context, rs *remoteState, run *pullRun) e
 }
 
 // retry calls op until it succeeds, waiting rs's backoff after each
-// failure. It gives up on ctx ending, an Unauthorized failure, a permanent
+// failure. It gives up on ctx ending, an Unauthorized or Unavailable
+// failure, a permanent
 // failure answered with an HTTP 4xx or 3xx (see [finalStatus]), more than the
 // configured number of consecutive other permanent failures (an answer
 // that breaks the schema), or a wait that would pass ctx's deadline.
@@ -130,7 +131,7 @@ func (e *Engine) retry(ctx context.Context, rs *remoteState, t *tally, op func()
 		}
 		re := classify(err)
 		switch re.Class {
-		case Unauthorized:
+		case Unauthorized, Unavailable:
 			return err
 		case Permanent:
 			if finalStatus(re.Status) {

@@ -53,7 +53,7 @@ func (e *Engine) decide(rs *remoteState, r *storage.Record) (action, string) {
 
 // push delivers rs's change log after its offset. It returns nil once the
 // log is exhausted, and an error only when ctx ends, the remote refuses
-// the credentials, or the store fails: a temporary remote failure is
+// the credentials or its endpoint is unavailable, or the store fails: a temporary remote failure is
 // retried here, a permanent one dead-letters its record.
 func (e *Engine) push(ctx context.Context, rs *remoteState, t *tally) error {
 	off, err := e.st.Offset(ctx, rs.consumer)
@@ -178,7 +178,9 @@ func (e *Engine) pushGroup(ctx context.Context, rs *remoteState, t *tally, group
 		}
 		re := classify(err)
 		switch re.Class {
-		case Unauthorized:
+		case Unauthorized, Unavailable:
+			// About the credentials or the endpoint, not the record:
+			// every record stays pending.
 			return fmt.Errorf("push: %w", err)
 		case Permanent:
 			if err := e.deadLetter(ctx, rs, t, &group[0], err.Error()); err != nil {

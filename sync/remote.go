@@ -144,15 +144,26 @@ const (
 	// token or a missing scope. They stop the remote's pass, leave every
 	// record pending, and are reported; the next pass tries again.
 	Unauthorized
+	// Unavailable failures (a redirect, 404 or 405 from an endpoint the
+	// vendor documents) say that the endpoint is not where it should be:
+	// a wrong base URL, or a gateway answering for the vendor during a
+	// deploy or an outage. Like Unauthorized failures they would fail
+	// every record alike, so they stop the remote's pass, leave every
+	// record pending (never dead-lettered), and are reported; the next
+	// pass tries again.
+	Unavailable
 )
 
-// String returns "temporary", "permanent" or "unauthorized".
+// String returns "temporary", "permanent", "unauthorized" or
+// "unavailable".
 func (c ErrorClass) String() string {
 	switch c {
 	case Permanent:
 		return "permanent"
 	case Unauthorized:
 		return "unauthorized"
+	case Unavailable:
+		return "unavailable"
 	}
 	return "temporary"
 }
@@ -160,6 +171,10 @@ func (c ErrorClass) String() string {
 // ErrUnauthorized is matched (errors.Is) by every [RemoteError] of class
 // [Unauthorized].
 var ErrUnauthorized = errors.New("sync: remote refused the credentials")
+
+// ErrUnavailable is matched (errors.Is) by every [RemoteError] of class
+// [Unavailable].
+var ErrUnavailable = errors.New("sync: remote endpoint unavailable (redirect, 404 or 405)")
 
 // RemoteError is a classified failure of a [Remote] call. Remotes return it
 // (or wrap it) so that the engine knows whether to retry. An error that is
@@ -201,9 +216,11 @@ func (e *RemoteError) Error() string {
 // Unwrap returns the underlying error.
 func (e *RemoteError) Unwrap() error { return e.Err }
 
-// Is reports whether target is [ErrUnauthorized] and e is of that class.
+// Is reports whether target is [ErrUnauthorized] or [ErrUnavailable] and e
+// is of that class.
 func (e *RemoteError) Is(target error) bool {
-	return target == ErrUnauthorized && e.Class == Unauthorized
+	return target == ErrUnauthorized && e.Class == Unauthorized ||
+		target == ErrUnavailable && e.Class == Unavailable
 }
 
 // classify reads err as a RemoteError.
@@ -225,12 +242,17 @@ func classify(err error) *RemoteError {
 
 // vendorError classifies a vendor client's error by its HTTP status and
 // the client's own temporary/permanent verdict: 401 and 403 are
-// Unauthorized, whatever the client says.
+// Unauthorized, and a redirect, 404 or 405 is Unavailable, whatever the
+// client says. Both vendors' endpoints are documented, so those answers
+// are about the endpoint (a wrong base URL, a gateway during an outage),
+// never about the record sent.
 func vendorError(err error, status int, temporary bool, msg string, retryAfter time.Duration) *RemoteError {
 	re := &RemoteError{Status: status, Message: msg, RetryAfter: retryAfter, Err: err}
 	switch {
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		re.Class = Unauthorized
+	case status/100 == 3 || status == http.StatusNotFound || status == http.StatusMethodNotAllowed:
+		re.Class = Unavailable
 	case temporary:
 		re.Class = Temporary
 		re.RateLimited = status == http.StatusTooManyRequests

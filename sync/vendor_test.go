@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -752,4 +753,63 @@ func TestRun_PushesDuringLongPull(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestVendors_PushEndpointUnavailable: a redirect, 404 or 405 answered to
+// a push (a gateway during a vendor's deploy, a wrong base URL) stops the
+// pass with ErrUnavailable and keeps every record pending: nothing is
+// dead-lettered, and the records reach the vendor once it answers again.
+func TestVendors_PushEndpointUnavailable(t *testing.T) {
+	for _, status := range []int{http.StatusFound, http.StatusNotFound, http.StatusMethodNotAllowed} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			inBubble(t, func(t *testing.T, g *guard.Guard) {
+				v := startVendors(t, vendorConfig{inMemory: true})
+				defer v.close()
+				const n = 5
+				for i := range n {
+					block(t, g, emailN(i))
+				}
+				down := opencxtest.Faults{Method: "POST", ServerError: opencxtest.Fault{Prob: 1}, ServerErrorStatus: status}
+				v.cx.SetFaults(down)
+				v.oc.SetFaults(down)
+				e := newEngine(t, g, v.remotes())
+				rep, err := e.SyncOnce(t.Context())
+				if !errors.Is(err, blocksync.ErrUnavailable) {
+					t.Fatalf("SyncOnce error = %v, want ErrUnavailable", err)
+				}
+				for _, rr := range rep.Remotes {
+					if rr.Pending != n || rr.DeadLettered != 0 || !errors.Is(rr.Err, blocksync.ErrUnavailable) {
+						t.Errorf("report %+v, want %d pending, none dead-lettered, ErrUnavailable", rr, n)
+					}
+				}
+				if dl, err := g.Store().DeadLetters(t.Context(), ""); err != nil || len(dl) != 0 {
+					t.Fatalf("%d dead letters (%v), want none", len(dl), err)
+				}
+				// The pass stopped at the first answer: one POST each.
+				if p := posts(v.cx.Requests(), opencx.ContactsPath); p != 1 {
+					t.Errorf("opencx: %d POSTs, want 1", p)
+				}
+				if p := posts(v.oc.Requests(), ocamba.BlockedContactsPath); p != 1 {
+					t.Errorf("ocamba: %d POSTs, want 1", p)
+				}
+				for _, name := range []string{"opencx", "ocamba"} {
+					if s := remoteStats(t, e, name); !strings.Contains(s.LastError, strconv.Itoa(status)) {
+						t.Errorf("%s: last error %q, want the status", name, s.LastError)
+					}
+				}
+				// The vendor is back: everything is delivered.
+				v.cx.SetFaults(opencxtest.Faults{})
+				v.oc.SetFaults(opencxtest.Faults{})
+				if p := syncOnce(t, e).Pending(); p != 0 {
+					t.Fatalf("%d pending after the vendor came back", p)
+				}
+				if got := len(v.cxEmails()); got != n {
+					t.Errorf("opencx lists %d, want %d", got, n)
+				}
+				if got := len(v.ocContacts()); got != n {
+					t.Errorf("ocamba lists %d, want %d", got, n)
+				}
+			})
+		})
+	}
 }
