@@ -63,7 +63,11 @@
 // clients pace themselves at the vendors' documented limits); the engine
 // retries. A [Temporary] failure (network error, timeout, 408, 429, 5xx) is
 // retried after a capped, jittered exponential backoff ([WithBackoff]) that
-// a success resets, never shorter than the remote's Retry-After. Ocamba's
+// a success resets, never shorter than the remote's Retry-After — and
+// never longer than [WithMaxWait] (1 hour by default): a remote that asks
+// for more ("Retry-After: 999999999") is retried after the maximum, and
+// the cut wait is logged and counted ([Counts].WaitsCapped). The vendor
+// clients cap the hold a Retry-After puts on them the same way. Ocamba's
 // 429 for too many requests in flight (Retry-After: -1) waits for the
 // client's request in flight to finish, then a short backoff that does not
 // grow. A retryable failure never drops a record: the pass waits, or ends

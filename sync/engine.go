@@ -112,6 +112,8 @@ func New(g Guard, remotes []Remote, opts ...Option) (*Engine, error) {
 		return nil, fmt.Errorf("sync: batch size %d is not positive", o.batch)
 	case o.boBase <= 0 || o.boMax < o.boBase:
 		return nil, fmt.Errorf("sync: backoff base %v and max %v: want 0 < base <= max", o.boBase, o.boMax)
+	case o.maxWait < o.boMax:
+		return nil, fmt.Errorf("sync: max wait %v is below the backoff max %v", o.maxWait, o.boMax)
 	case o.permanentRetries < 0:
 		return nil, fmt.Errorf("sync: permanent retries %d is negative", o.permanentRetries)
 	}
@@ -229,7 +231,7 @@ func (e *Engine) loop(ctx context.Context, rs *remoteState) {
 			return
 		}
 		if err != nil {
-			wait := rs.backoffFor(classify(err))
+			wait := e.waitFor(ctx, rs, nil, classify(err))
 			if !pushed {
 				// The push failed: local changes would fail alike. Retry
 				// the whole pass after the backoff.
@@ -363,7 +365,26 @@ func (e *Engine) sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// backoffFor returns the wait before retrying after re.
+// waitFor returns the wait before retrying after re: the backoff, at
+// least the remote's Retry-After, at most the configured maximum. A wait
+// cut to the maximum is counted (in t, or only in rs's totals if t is
+// nil) and logged.
+func (e *Engine) waitFor(ctx context.Context, rs *remoteState, t *tally, re *RemoteError) time.Duration {
+	d := rs.backoffFor(re)
+	if d <= e.o.maxWait {
+		return d
+	}
+	if t != nil {
+		t.add(cWaitsCapped, 1)
+	} else {
+		rs.totals[cWaitsCapped].Add(1)
+	}
+	rs.log.LogAttrs(ctx, slog.LevelWarn, "sync: remote asked for a wait longer than the maximum; waiting the maximum",
+		slog.Duration("asked", d), slog.Duration("max", e.o.maxWait), slog.Int("status", re.Status))
+	return e.o.maxWait
+}
+
+// backoffFor returns the wait before retrying after re, uncapped.
 func (rs *remoteState) backoffFor(re *RemoteError) time.Duration {
 	rs.boMu.Lock()
 	defer rs.boMu.Unlock()

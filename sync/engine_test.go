@@ -33,6 +33,7 @@ func TestNew_Validation(t *testing.T) {
 		{"jitter", nil, []blocksync.Option{blocksync.WithJitter(0.9)}},
 		{"batch", nil, []blocksync.Option{blocksync.WithBatchSize(0)}},
 		{"backoff", nil, []blocksync.Option{blocksync.WithBackoff(time.Second, time.Millisecond)}},
+		{"max wait", nil, []blocksync.Option{blocksync.WithMaxWait(time.Second)}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -12,6 +12,8 @@ const (
 	DefaultBatchSize   = 256
 	DefaultBackoffBase = time.Second
 	DefaultBackoffMax  = 5 * time.Minute
+	// DefaultMaxWait is the default of [WithMaxWait].
+	DefaultMaxWait = time.Hour
 )
 
 // Option configures [New].
@@ -29,6 +31,7 @@ type options struct {
 	seeded           bool
 	permanentRetries int
 	errorLogInterval time.Duration
+	maxWait          time.Duration
 }
 
 func defaultOptions() options {
@@ -42,6 +45,7 @@ func defaultOptions() options {
 		log:              slog.New(slog.DiscardHandler),
 		permanentRetries: 2,
 		errorLogInterval: 30 * time.Second,
+		maxWait:          DefaultMaxWait,
 	}
 }
 
@@ -67,6 +71,13 @@ func WithBatchSize(n int) Option { return func(o *options) { o.batch = n } }
 func WithBackoff(base, max time.Duration) Option {
 	return func(o *options) { o.boBase, o.boMax = base, max }
 }
+
+// WithMaxWait caps any wait before a retry: the backoff and what a remote
+// asks for with Retry-After. A remote that asks for more (a Retry-After of
+// 999999999 seconds, say) is retried after d instead; each such wait is
+// counted in [Counts].WaitsCapped and logged at Warn. d must be at least
+// the backoff's max ([WithBackoff]). The default value is 1 hour.
+func WithMaxWait(d time.Duration) Option { return func(o *options) { o.maxWait = d } }
 
 // WithMirror sets whether blocks pulled from one remote are pushed to the
 // others. Blocks are never pushed back to the remote they came from. The

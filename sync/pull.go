@@ -143,7 +143,7 @@ func (e *Engine) retry(ctx context.Context, rs *remoteState, t *tally, op func()
 		}
 		t.add(cRetries, 1)
 		e.noteFailure(rs, err)
-		if !e.sleep(ctx, rs.backoffFor(re)) {
+		if !e.sleep(ctx, e.waitFor(ctx, rs, t, re)) {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}

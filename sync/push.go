@@ -195,7 +195,7 @@ func (e *Engine) pushGroup(ctx context.Context, rs *remoteState, t *tally, group
 		t.add(cRetries, 1)
 		e.noteFailure(rs, err)
 		resend = !re.RateLimited
-		if !e.sleep(ctx, rs.backoffFor(re)) {
+		if !e.sleep(ctx, e.waitFor(ctx, rs, t, re)) {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}

@@ -39,6 +39,10 @@ type Counts struct {
 	Resent int
 	// Retries is the number of failed requests that were retried.
 	Retries int
+	// WaitsCapped is the number of waits before a retry that were cut to
+	// the maximum ([WithMaxWait]) because the remote asked for more
+	// (Retry-After).
+	WaitsCapped int
 }
 
 // Report is what [Engine.SyncOnce] did.
@@ -150,6 +154,7 @@ const (
 	cDuplicates
 	cResent
 	cRetries
+	cWaitsCapped
 	numCounters
 )
 
@@ -182,5 +187,6 @@ func makeCounts(get func(counter) int) Counts {
 		Duplicates:       get(cDuplicates),
 		Resent:           get(cResent),
 		Retries:          get(cRetries),
+		WaitsCapped:      get(cWaitsCapped),
 	}
 }

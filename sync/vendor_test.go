@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	gosync "sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -812,4 +813,66 @@ func TestVendors_PushEndpointUnavailable(t *testing.T) {
 			})
 		})
 	}
+}
+
+// roundTripFunc adapts a function to http.RoundTripper.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestVendors_RetryAfterCapped: a 429 with "Retry-After: 999999999" (and
+// an Ocamba "X-RateLimit-Reset: 999999999" with nothing remaining) holds
+// neither the engine nor the clients for years: the wait is cut to the
+// maximum (WithMaxWait, the clients' MaxRetryAfter), counted and the
+// record delivered after it.
+func TestVendors_RetryAfterCapped(t *testing.T) {
+	inBubble(t, func(t *testing.T, g *guard.Guard) {
+		var mu gosync.Mutex
+		limited := map[string]bool{}
+		v := startVendors(t, vendorConfig{inMemory: true, wrap: func(next http.RoundTripper) http.RoundTripper {
+			return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				mu.Lock()
+				first := r.Method == "POST" && !limited[r.URL.Host]
+				limited[r.URL.Host] = limited[r.URL.Host] || first
+				mu.Unlock()
+				if first {
+					return &http.Response{StatusCode: http.StatusTooManyRequests, Status: "429 Too Many Requests",
+						Header: http.Header{"Retry-After": {"999999999"}}, Body: http.NoBody, Request: r}, nil
+				}
+				resp, err := next.RoundTrip(r)
+				if err == nil && strings.HasPrefix(r.URL.Path, "/v1/hood") {
+					resp.Header.Set("X-RateLimit-Remaining", "0")
+					resp.Header.Set("X-RateLimit-Reset", "999999999")
+				}
+				return resp, err
+			})
+		}})
+		defer v.close()
+		block(t, g, "ann@example.com")
+		block(t, g, "bob@example.com")
+		e := newEngine(t, g, v.remotes(), blocksync.WithMaxWait(time.Hour))
+		start := time.Now()
+		// Without the cap, the pass gives up at once: the wait would pass
+		// the deadline.
+		ctx, cancel := context.WithTimeout(t.Context(), 3*time.Hour)
+		defer cancel()
+		rep, err := e.SyncOnce(ctx)
+		if err != nil {
+			t.Fatalf("SyncOnce: %v", err)
+		}
+		took := time.Since(start)
+		if took < time.Hour || took > time.Hour+10*time.Minute {
+			t.Fatalf("the pass took %v of fake time, want just over the 1h maximum", took)
+		}
+		for _, rr := range rep.Remotes {
+			if rr.Pushed != 2 || rr.Pending != 0 || rr.WaitsCapped != 1 {
+				t.Errorf("report %+v, want 2 pushed, 1 wait capped", rr)
+			}
+		}
+		for _, name := range []string{"opencx", "ocamba"} {
+			if s := remoteStats(t, e, name); s.WaitsCapped != 1 {
+				t.Errorf("%s: stats WaitsCapped = %d, want 1", name, s.WaitsCapped)
+			}
+		}
+	})
 }
