@@ -148,7 +148,11 @@
 // # Logging
 //
 // Nothing is logged unless [WithLogger] is given. Tokens are never logged
-// (the vendor clients keep them out of their errors); recipients are
+// nor stored: the vendor clients replace their token in any text taken
+// from an answer (a vendor that echoes the Authorization header), and the
+// engine passes every text it keeps or returns — dead-letter reasons, the
+// last error, the errors of [Engine.SyncOnce] — through the Redact of
+// every remote that holds a secret ([Redactor]). Recipients are
 // logged only through normalize.Contact and normalize.Redacted, which
 // redact them. Repeated failures are logged at most every 30 seconds per
 // remote.

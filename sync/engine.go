@@ -77,6 +77,7 @@ type Engine struct {
 	o       options
 	remotes []*remoteState
 	names   map[string]bool
+	secrets []Redactor // the remotes that hold a secret
 	running atomic.Bool
 }
 
@@ -138,6 +139,9 @@ func New(g Guard, remotes []Remote, opts ...Option) (*Engine, error) {
 			return nil, fmt.Errorf("sync: remote name %q is the source of local blocks", name)
 		}
 		e.names[name] = true
+		if rd, ok := r.(Redactor); ok {
+			e.secrets = append(e.secrets, rd)
+		}
 		e.remotes = append(e.remotes, &remoteState{
 			r:        r,
 			name:     name,
@@ -286,7 +290,7 @@ func (e *Engine) SyncOnce(ctx context.Context) (Report, error) {
 		wg.Go(func() {
 			var t tally
 			_, err := e.pass(ctx, rs, true, &t)
-			rr := RemoteReport{Remote: rs.name, Counts: t.counts(), Err: err}
+			rr := RemoteReport{Remote: rs.name, Counts: t.counts(), Err: e.redactErr(err)}
 			// Count what is left even when ctx has ended: it is cheap and
 			// bounded by the log, and it is what the caller needs to know.
 			pctx := context.WithoutCancel(ctx)
@@ -305,7 +309,7 @@ func (e *Engine) SyncOnce(ctx context.Context) (Report, error) {
 	var errs []error
 	for _, rr := range rep.Remotes {
 		if rr.Err != nil {
-			errs = append(errs, fmt.Errorf("sync: %s: %w", rr.Remote, rr.Err))
+			errs = append(errs, fmt.Errorf("sync: %s: %w", rr.Remote, rr.Err)) // redacted above
 		}
 	}
 	return rep, errors.Join(errs...)
@@ -338,16 +342,47 @@ func (e *Engine) pass(ctx context.Context, rs *remoteState, full bool, t *tally)
 	return pushed, err
 }
 
-// noteFailure records err as rs's last error and logs it (rate-limited).
+// noteFailure records err as rs's last error and logs it (rate-limited),
+// redacted.
 func (e *Engine) noteFailure(rs *remoteState, err error) {
+	text := e.redact(err.Error())
 	rs.mu.Lock()
-	rs.lastError = err.Error()
+	rs.lastError = text
 	rs.lastErrorAt = time.Now()
 	rs.mu.Unlock()
 	rs.errLog.Do(func() {
-		rs.log.Warn("sync: remote failed", slog.String("class", classify(err).Class.String()), slog.Any("err", err))
+		rs.log.Warn("sync: remote failed", slog.String("class", classify(err).Class.String()), slog.String("err", text))
 	})
 }
+
+// redact replaces every remote's secret in s.
+func (e *Engine) redact(s string) string {
+	for _, r := range e.secrets {
+		s = r.Redact(s)
+	}
+	return s
+}
+
+// redactErr returns err, or if its text carries a remote's secret, an
+// error with the redacted text that unwraps to err.
+func (e *Engine) redactErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if text := e.redact(err.Error()); text != err.Error() {
+		return &redactedError{err: err, text: text}
+	}
+	return err
+}
+
+// redactedError is an error whose text had a secret removed.
+type redactedError struct {
+	err  error
+	text string
+}
+
+func (r *redactedError) Error() string { return r.text }
+func (r *redactedError) Unwrap() error { return r.err }
 
 // sleep waits d or until ctx is done. It reports false, at once, if ctx is
 // done or ends before d has passed (no point waiting past the deadline).

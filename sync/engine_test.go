@@ -634,3 +634,54 @@ func TestRun_PullFailsPushGoesOn(t *testing.T) {
 		}
 	})
 }
+
+// secretRemote is a fake remote that holds a secret and redacts it.
+type secretRemote struct {
+	*fakeRemote
+	secret string
+}
+
+func (s secretRemote) Redact(v string) string { return strings.ReplaceAll(v, s.secret, "[token]") }
+
+// TestEngine_RedactsEverySecret: a remote's error text that carries a
+// secret of any of the engine's remotes is redacted before it is stored
+// as a dead-letter reason, kept as the last error, or returned.
+func TestEngine_RedactsEverySecret(t *testing.T) {
+	inBubble(t, func(t *testing.T, g *guard.Guard) {
+		const secretA, secretB = "tok-A-SECRET", "tok-B-SECRET"
+		a := secretRemote{newFakeRemote("a"), secretA}
+		b := secretRemote{newFakeRemote("b"), secretB}
+		// a's errors carry both secrets (say, a proxy shared by both).
+		a.pushErr = func(r storage.Record, attempt int) (error, bool) {
+			if r.Contact.Value == "refused@example.com" {
+				return &blocksync.RemoteError{Class: blocksync.Permanent, Status: 400,
+					Message: "refused; saw " + secretA + " and " + secretB}, false
+			}
+			return nil, false
+		}
+		b.pullErr = func(int) error {
+			return &blocksync.RemoteError{Class: blocksync.Permanent, Status: 400, Message: "bad query; saw " + secretA}
+		}
+		e := newEngine(t, g, []blocksync.Remote{a, b})
+		block(t, g, "refused@example.com")
+		rep, err := e.SyncOnce(t.Context())
+		if err == nil || strings.Contains(err.Error(), "SECRET") || !strings.Contains(err.Error(), "[token]") {
+			t.Fatalf("SyncOnce error %v: want the pull error, redacted", err)
+		}
+		for _, rr := range rep.Remotes {
+			if rr.Err != nil && strings.Contains(rr.Err.Error(), "SECRET") {
+				t.Errorf("%s: report error %q shows a secret", rr.Remote, rr.Err)
+			}
+		}
+		dl, err := g.Store().DeadLetters(t.Context(), blocksync.Consumer("a"))
+		if err != nil || len(dl) != 1 {
+			t.Fatalf("dead letters %+v, %v; want 1", dl, err)
+		}
+		if r := dl[0].Reason; strings.Contains(r, "SECRET") || strings.Count(r, "[token]") != 2 {
+			t.Errorf("stored reason %q: want both secrets redacted", r)
+		}
+		if s := remoteStats(t, e, "b"); s.LastError == "" || strings.Contains(s.LastError, "SECRET") {
+			t.Errorf("last error %q", s.LastError)
+		}
+	})
+}

@@ -235,7 +235,9 @@ func (e *Engine) acked(ctx context.Context, rs *remoteState, recs []storage.Reco
 }
 
 // deadLetter moves r to rs's dead letters. The caller moves the offset.
+// why is stored redacted: it is often the vendor's own text.
 func (e *Engine) deadLetter(ctx context.Context, rs *remoteState, t *tally, r *storage.Record, why string) error {
+	why = e.redact(why)
 	if err := e.st.AddDeadLetter(ctx, rs.consumer, *r, why); err != nil {
 		return err
 	}

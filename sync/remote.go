@@ -56,6 +56,17 @@ type StatsReporter interface {
 	RequestStats() RequestStats
 }
 
+// Redactor is implemented by a [Remote] that holds a secret (a token).
+// The engine passes every text it stores or logs about any of its remotes
+// (dead-letter reasons, last errors, the errors it returns) through the
+// Redact of every remote that implements it, so that no configured token
+// is kept or shown, even when a vendor echoes one in an error body.
+// Redact returns s with the secrets replaced; it must be safe for
+// concurrent use.
+type Redactor interface {
+	Redact(s string) string
+}
+
 // RequestStats are a remote client's counters since it was made.
 type RequestStats struct {
 	Requests    uint64 // HTTP requests sent

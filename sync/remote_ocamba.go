@@ -47,6 +47,7 @@ type Ocamba struct {
 var (
 	_ Remote        = (*Ocamba)(nil)
 	_ StatsReporter = (*Ocamba)(nil)
+	_ Redactor      = (*Ocamba)(nil)
 )
 
 // NewOcamba returns the remote for Ocamba Hood through c.
@@ -66,6 +67,9 @@ func NewOcamba(c *ocamba.Client, opts OcambaOptions) *Ocamba {
 
 // Name returns the remote's name.
 func (r *Ocamba) Name() string { return r.name }
+
+// Redact returns s with the client's token replaced by "[token]".
+func (r *Ocamba) Redact(s string) string { return r.c.Redact(s) }
 
 // RequestStats returns the client's request and 429 counts.
 func (r *Ocamba) RequestStats() RequestStats {

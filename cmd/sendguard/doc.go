@@ -271,7 +271,10 @@
 //	SENDGUARD_OCAMBA_RPM     requests per minute (default 150)
 //
 // The defaults are the vendors' documented limits. Tokens never appear in
-// any output.
+// any output, nor in what the database stores: a vendor that echoes the
+// Authorization header in an error body has the token replaced by
+// "[token]" before the error is kept as a dead-letter reason, and every
+// command replaces the tokens the environment sets in whatever it prints.
 //
 // With --once, one full pass (push, then pull) per vendor, and a second
 // or third while blocks pulled from one vendor are still to be pushed to
@@ -290,7 +293,9 @@
 //
 // Exit 0 when nothing is left pending; 1 when something still is after
 // --timeout (a vendor down, say; retries wait with backoff); 2 on a
-// configuration error or a vendor that refuses the token.
+// configuration error, a vendor that refuses the token, or a vendor
+// endpoint that answers a redirect, 404 or 405 (the records stay pending,
+// none is dead-lettered).
 //
 // Without --once it runs until SIGINT or SIGTERM, then stops cleanly and
 // prints each vendor's line (counting since the start) on stdout (exit

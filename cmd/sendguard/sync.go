@@ -45,13 +45,12 @@ func (v *vendorEnv) pace(key string) float64 {
 	return f
 }
 
-// remotes builds the remotes the environment configures. The tokens are
-// added to a.secrets, so that no output line can carry them.
+// remotes builds the remotes the environment configures. Their tokens
+// are in a.secrets (see run), so that no output line can carry them.
 func (a *app) remotes() ([]blocksync.Remote, error) {
 	v := &vendorEnv{a: a}
 	var out []blocksync.Remote
 	if tok := a.getenv("SENDGUARD_OPENCX_TOKEN"); tok != "" {
-		a.secrets = append(a.secrets, tok)
 		cfg := opencx.Config{
 			Token:             tok,
 			BaseURL:           a.getenv("SENDGUARD_OPENCX_URL"),
@@ -67,7 +66,6 @@ func (a *app) remotes() ([]blocksync.Remote, error) {
 		out = append(out, blocksync.NewOpenCX(c, blocksync.OpenCXOptions{Name: nameOpenCX}))
 	}
 	if tok := a.getenv("SENDGUARD_OCAMBA_TOKEN"); tok != "" {
-		a.secrets = append(a.secrets, tok)
 		cfg := ocamba.Config{
 			Token:             tok,
 			BaseURL:           a.getenv("SENDGUARD_OCAMBA_URL"),

@@ -347,3 +347,37 @@ func TestSyncRun(t *testing.T) {
 	s.run("", "check", "run@example.com").want(t, 1)
 	_, _ = io.Copy(io.Discard, errPipe)
 }
+
+// TestDeadLettersNoToken: a vendor that echoes the Authorization header in
+// the error body of a refused push leaves no token in the dead letters:
+// not in what sync or dead-letters prints (with or without the vendors'
+// environment), and not in what the database stores.
+func TestDeadLettersNoToken(t *testing.T) {
+	t.Parallel()
+	s := newSandbox(t)
+	cx, oc, env := fakes(t)
+	s.env = env
+	echo := opencxtest.Faults{Method: "POST", ServerError: opencxtest.Fault{Prob: 1}, ServerErrorStatus: 400, EchoAuthorization: true}
+	cx.SetFaults(echo)
+	oc.SetFaults(echo)
+	publish(t)
+
+	s.run("", "block", "alice@example.com").want(t, 0)
+	r := s.run("", "sync", "--once", "--timeout", "60s").want(t, 0)
+	noTokens(t, r)
+	if n := strings.Count(r.stdout, "dead-letter\t"); n != 2 {
+		t.Fatalf("sync dead-lettered %d, want 2 (one per vendor):\n%s", n, r.stdout)
+	}
+	// With the vendors' environment: the command knows the tokens.
+	r = s.run("", "dead-letters").want(t, 0)
+	noTokens(t, r)
+	if len(lines(r.stdout)) != 2 || !strings.Contains(r.stdout, "Authorization: Bearer [token]") {
+		t.Fatalf("dead-letters:\n%s", r.stdout)
+	}
+	// Without it: what is printed is what the database holds.
+	r = s.runEnv([]string{"SENDGUARD_DB=" + s.db}, "", "dead-letters").want(t, 0)
+	noTokens(t, r)
+	if len(lines(r.stdout)) != 2 {
+		t.Fatalf("dead-letters without the environment:\n%s", r.stdout)
+	}
+}

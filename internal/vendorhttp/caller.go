@@ -87,6 +87,20 @@ func (c *Caller) Call(ctx context.Context, op, method, pathQuery string, payload
 	return resp, err
 }
 
+// Redact returns s with every occurrence of the token replaced by
+// "[token]": for any text taken from an answer (a vendor that echoes the
+// Authorization header in an error body) before it goes into an error.
+func (c *Caller) Redact(s string) string { return RedactToken(s, c.Token) }
+
+// RedactToken returns s with every occurrence of token (if not empty)
+// replaced by "[token]".
+func RedactToken(s, token string) string {
+	if token == "" || !strings.Contains(s, token) {
+		return s
+	}
+	return strings.ReplaceAll(s, token, "[token]")
+}
+
 // BadResponse counts a 2xx whose body could not be used.
 func (c *Caller) BadResponse() { c.Counters.Failed.Add(1) }
 

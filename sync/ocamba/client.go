@@ -253,9 +253,16 @@ func (c *Client) do(ctx context.Context, op, method, pathQuery string, payload a
 	} else {
 		e.Message = vendorhttp.Snippet(resp.Body)
 	}
+	// A gateway or a vendor may echo the request, Authorization included.
+	e.Title, e.Message, e.TraceID = c.call.Redact(e.Title), c.call.Redact(e.Message), c.call.Redact(e.TraceID)
 	e.RetryAfter, e.WaitInFlight, _ = vendorhttp.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	return resp, e
 }
+
+// Redact returns s with the client's token replaced by "[token]". The
+// client's errors are already redacted; Redact is for text from elsewhere
+// that may carry it.
+func (c *Client) Redact(s string) string { return c.call.Redact(s) }
 
 func (c *Client) badResponse(op string, status int) error {
 	c.call.BadResponse()

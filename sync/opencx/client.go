@@ -168,9 +168,16 @@ func (c *Client) do(ctx context.Context, op, method, pathQuery string, payload a
 	} else {
 		e.Message = vendorhttp.Snippet(resp.Body)
 	}
+	// A gateway or a vendor may echo the request, Authorization included.
+	e.Message, e.ErrorText, e.TraceID = c.call.Redact(e.Message), c.call.Redact(e.ErrorText), c.call.Redact(e.TraceID)
 	e.RetryAfter, _, _ = vendorhttp.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	return resp, e
 }
+
+// Redact returns s with the client's token replaced by "[token]". The
+// client's errors are already redacted; Redact is for text from elsewhere
+// that may carry it.
+func (c *Client) Redact(s string) string { return c.call.Redact(s) }
 
 func message(raw json.RawMessage) string {
 	var s string
