@@ -51,6 +51,15 @@
 // holds for a block the engine pushed with an expiry (vendors keep none):
 // its copy at the remote is never applied back (that would make it
 // permanent), and once it has expired locally it counts as unblocked.
+// Only the engine's own copy is treated so: an entry is its own only when
+// it has the id the remote gave the push (Ocamba), or, for a remote that
+// gives none (OpenCX), when the remote created it within the push's
+// window — from when the push was first sent to when it was acknowledged,
+// widened by two minutes for clock skew — and then only the first such
+// entry. Any other entry for the contact (someone else's block at the
+// vendor, a duplicate left by a resend, an entry without an id or a
+// creation time) is applied as a block: when in doubt, the contact stays
+// blocked.
 // Such contacts are counted in [RemoteStats].StillListed so that an
 // operator can remove them at the vendor; a complete full scan (OpenCX)
 // that no longer finds one unmarks it. To know which contacts a remote

@@ -209,13 +209,18 @@ func (e *Engine) apply(ctx context.Context, rs *remoteState, t *tally, run *pull
 		}
 		run.byKey[key] = b.ID
 	}
-	l := listing{expiresAt: old.expiresAt, id: b.ID}
-	if l.id == "" {
-		l.id = old.id
+	l := old
+	if b.ID != "" {
+		l.id = b.ID
 	}
 	unblockedAt, unblocked, echo, err := e.unblockedAt(ctx, c, b, old, listed)
 	if err != nil {
 		return err
+	}
+	if listed {
+		if _, adopt := old.owns(b); adopt {
+			l.ours = b.ID // the remote's copy of our push, by its window
+		}
 	}
 	switch {
 	case unblocked && (b.CreatedAt.IsZero() || !b.CreatedAt.After(unblockedAt)):
@@ -261,15 +266,22 @@ func (e *Engine) apply(ctx context.Context, rs *remoteState, t *tally, run *pull
 }
 
 // unblockedAt says whether c is unblocked locally, and since when: a
-// tombstone (a local unblock), or an expired block the engine pushed. echo
-// reports that b is, as far as the engine can tell, its own push of an
-// expiring block that has not expired (or was blocked again since).
+// tombstone (a local unblock), or an expired block the engine pushed, for
+// the engine's own copy of it. echo reports that b is, as far as the
+// engine can tell, its own push of an expiring block that has not expired
+// (or was blocked again since). Only an entry the engine can tell is its
+// own ([listing.owns]: the id the remote gave its push) is an echo or
+// lapses with the expiry; any other entry for the contact is someone
+// else's block and is applied (when in doubt, block).
 func (e *Engine) unblockedAt(ctx context.Context, c normalize.Contact, b *RemoteBlock, l listing, listed bool) (at time.Time, unblocked, echo bool, err error) {
 	at, ok, err := e.st.Tombstone(ctx, c)
 	if err != nil || ok {
 		return at, ok, false, err
 	}
 	if !listed || l.expiresAt.IsZero() || (!b.CreatedAt.IsZero() && b.CreatedAt.After(l.expiresAt)) {
+		return time.Time{}, false, false, nil
+	}
+	if ours, _ := l.owns(b); !ours {
 		return time.Time{}, false, false, nil
 	}
 	if l.expiresAt.After(time.Now()) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/sendguard/sendguard/storage"
 )
@@ -146,6 +147,7 @@ func (e *Engine) live(ctx context.Context, r *storage.Record) (bool, error) {
 // dead-lettered. It returns nil when every record is one or the other.
 func (e *Engine) pushGroup(ctx context.Context, rs *remoteState, t *tally, group []storage.Record) error {
 	resend := false
+	sent := time.Now() // when the records still in group were first offered
 	for len(group) > 0 {
 		if resend {
 			t.add(cResent, 1)
@@ -155,13 +157,14 @@ func (e *Engine) pushGroup(ctx context.Context, rs *remoteState, t *tally, group
 			acked = acked[:len(group)]
 		}
 		if len(acked) > 0 {
-			if err := e.acked(ctx, rs, group[:len(acked)], acked); err != nil {
+			if err := e.acked(ctx, rs, group[:len(acked)], acked, sent); err != nil {
 				return err
 			}
 			t.add(cPushed, len(acked))
 			group = group[len(acked):]
 			rs.resetBackoff()
 			resend = false
+			sent = time.Now()
 		}
 		if err == nil {
 			if len(acked) == 0 {
@@ -205,9 +208,11 @@ func (e *Engine) pushGroup(ctx context.Context, rs *remoteState, t *tally, group
 	return nil
 }
 
-// acked records the delivery of recs: the remote lists each contact now,
-// under the id it gave, and the offset moves past them.
-func (e *Engine) acked(ctx context.Context, rs *remoteState, recs []storage.Record, acks []Ack) error {
+// acked records the delivery of recs, first offered at sent: the remote
+// lists each contact now, under the id it gave (the engine's own copy),
+// and the offset moves past them.
+func (e *Engine) acked(ctx context.Context, rs *remoteState, recs []storage.Record, acks []Ack, sent time.Time) error {
+	now := time.Now()
 	for i := range recs {
 		r := &recs[i]
 		key := string(r.Contact.Key())
@@ -215,7 +220,7 @@ func (e *Engine) acked(ctx context.Context, rs *remoteState, recs []storage.Reco
 		if err != nil {
 			return err
 		}
-		l := listing{expiresAt: r.ExpiresAt, id: acks[i].ID}
+		l := listing{expiresAt: r.ExpiresAt, id: acks[i].ID, ours: acks[i].ID, sentAt: sent, ackedAt: now}
 		if l.id == "" {
 			l.id = old.id
 		}

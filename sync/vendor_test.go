@@ -876,3 +876,59 @@ func TestVendors_RetryAfterCapped(t *testing.T) {
 		}
 	})
 }
+
+// TestVendors_OtherBlockNotAnEcho: a contact blocked here with an expiry
+// is pushed; later someone else blocks the same contact at the vendor (a
+// new entry, created before the expiry). That entry is not the engine's
+// echo: it is applied, and the contact stays blocked once the local block
+// has lapsed. At Ocamba the engine knows its own entry by the id it was
+// given; OpenCX gives no id, and its own entry is the one created within
+// the push's window.
+func TestVendors_OtherBlockNotAnEcho(t *testing.T) {
+	for _, vendor := range []string{"ocamba", "opencx"} {
+		t.Run(vendor, func(t *testing.T) {
+			inBubble(t, func(t *testing.T, g *guard.Guard) {
+				v := startVendors(t, vendorConfig{inMemory: true})
+				defer v.close()
+				remote, listed := blocksync.Remote(v.ocr), v.ocContacts
+				someoneElse := func() { v.oc.Seed(ocambatest.Entry{Contact: "ann@example.com", Description: "complained"}) }
+				if vendor == "opencx" {
+					remote, listed = v.cxr, v.cxEmails
+					someoneElse = func() { v.cx.Seed(opencxtest.Contact{Email: "ann@example.com", Reason: "complained"}) }
+				}
+				block(t, g, "ann@example.com", guard.WithExpiry(2*time.Hour))
+				block(t, g, "bob@example.com", guard.WithExpiry(2*time.Hour)) // nobody else blocks bob
+				e := newEngine(t, g, []blocksync.Remote{remote})
+				syncOnce(t, e)
+				syncOnce(t, e) // pulls our own pushes (OpenCX's full scan, Ocamba's overlap)
+				if got := sorted(listed()); !slices.Equal(got, []string{"ann@example.com", "bob@example.com"}) {
+					t.Fatalf("%s lists %q", vendor, got)
+				}
+				for _, who := range []string{"ann@example.com", "bob@example.com"} {
+					if v := blocked(t, g, who); !v.Blocked || v.ExpiresAt.IsZero() {
+						t.Fatalf("%s after pulling our own push: %+v, want the expiring local block", who, v)
+					}
+				}
+
+				// Half an hour later, someone else blocks ann at the vendor.
+				time.Sleep(30 * time.Minute)
+				someoneElse()
+				if rr := syncOnce(t, e).Remotes[0]; rr.Pulled != 1 {
+					t.Errorf("report %+v, want 1 pulled", rr)
+				}
+
+				// Two hours later our blocks have lapsed; the vendor
+				// still lists ann for someone else: she stays blocked.
+				// bob, listed only by our own push, is free.
+				time.Sleep(2 * time.Hour)
+				syncOnce(t, e)
+				if v := blocked(t, g, "ann@example.com"); !v.Blocked || !v.ExpiresAt.IsZero() || v.Source != vendor {
+					t.Fatalf("ann after our block lapsed: %+v, want blocked for good from %s", v, vendor)
+				}
+				if v := blocked(t, g, "bob@example.com"); v.Blocked {
+					t.Fatalf("bob after our block lapsed: %+v, want allowed", v)
+				}
+			})
+		})
+	}
+}
