@@ -62,7 +62,11 @@
 // blocked.
 // Such contacts are counted in [RemoteStats].StillListed so that an
 // operator can remove them at the vendor; a complete full scan (OpenCX)
-// that no longer finds one unmarks it. To know which contacts a remote
+// that no longer finds one unmarks it. A contact blocked here again while
+// the remote still lists it (marked so, or its pushed block lapsed) is not
+// pushed again — that would only add a second entry at the vendor — and
+// is counted in [Counts].AlreadyListed; the remote's entry stands for the
+// new block. To know which contacts a remote
 // lists, the engine remembers every contact it pushed to or pulled from
 // it, with the remote's id when there is one.
 //

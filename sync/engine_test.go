@@ -166,15 +166,17 @@ func TestEngine_Tombstone(t *testing.T) {
 		if s := remoteStats(t, e, "fake"); s.StillListed != 1 {
 			t.Fatalf("StillListed = %d, want 1", s.StillListed)
 		}
-		// A local block again of bob is pushed (the remote may well have
-		// dropped it meanwhile) and clears the mark.
+		// A local block again of bob is not pushed: the remote still
+		// lists him (it cannot unblock). It clears the mark.
 		block(t, g, "bob@example.com")
-		syncOnce(t, e)
+		if rr := syncOnce(t, e).Remotes[0]; rr.Pushed != 0 || rr.AlreadyListed != 1 || rr.Pending != 0 {
+			t.Fatalf("report = %+v, want nothing pushed, 1 already listed", rr)
+		}
 		if s := remoteStats(t, e, "fake"); s.StillListed != 0 {
 			t.Fatalf("StillListed = %d, want 0", s.StillListed)
 		}
-		if n := r.count("bob@example.com"); n != 2 {
-			t.Fatalf("bob listed %d times, want 2", n)
+		if n := r.count("bob@example.com"); n != 1 {
+			t.Fatalf("bob listed %d times, want 1", n)
 		}
 
 		// An operator removes a still-listed contact at the remote: a

@@ -104,6 +104,14 @@ func (e *Engine) push(ctx context.Context, rs *remoteState, t *tally) error {
 				if !live {
 					break // unblocked or expired since: nothing to deliver
 				}
+				if listed, err := e.stillListed(ctx, rs, r); err != nil {
+					return err
+				} else if listed {
+					if err := e.relisted(ctx, rs, t, r); err != nil {
+						return err
+					}
+					break
+				}
 				// Offer the remote the run of deliverable records that
 				// starts here; it may take several at once.
 				j := i + 1
@@ -114,6 +122,11 @@ func (e *Engine) push(ctx context.Context, rs *remoteState, t *tally) error {
 					if live, err := e.live(ctx, &recs[j]); err != nil {
 						return err
 					} else if !live {
+						break
+					}
+					if listed, err := e.stillListed(ctx, rs, &recs[j]); err != nil {
+						return err
+					} else if listed {
 						break
 					}
 				}
@@ -134,6 +147,49 @@ func (e *Engine) push(ctx context.Context, rs *remoteState, t *tally) error {
 			return err
 		}
 	}
+}
+
+// stillListed reports whether rs is known to still list r's contact
+// although it was unblocked here since the engine pushed or pulled it:
+// it is marked as still listed (a local unblock), or the expiring block
+// the engine pushed has lapsed. Neither vendor can unblock, so the entry
+// is still there (unless an operator removed it by hand, which a complete
+// full pull notices): pushing the contact again would only add a second
+// entry.
+func (e *Engine) stillListed(ctx context.Context, rs *remoteState, r *storage.Record) (bool, error) {
+	key := string(r.Contact.Key())
+	_, stale, err := rs.meta.get(ctx, metaStale+key)
+	if err != nil || stale {
+		return stale, err
+	}
+	l, listed, err := rs.meta.listing(ctx, key)
+	if err != nil || !listed {
+		return false, err
+	}
+	return !l.expiresAt.IsZero() && !l.expiresAt.After(time.Now()), nil
+}
+
+// relisted handles a block of a contact rs still lists (see stillListed)
+// instead of pushing it: the remote's entry stands for the new block,
+// with the new block's expiry, and the contact is no longer counted as
+// still listed after an unblock.
+func (e *Engine) relisted(ctx context.Context, rs *remoteState, t *tally, r *storage.Record) error {
+	key := string(r.Contact.Key())
+	old, present, err := rs.meta.listing(ctx, key)
+	if err != nil {
+		return err
+	}
+	l := old
+	l.expiresAt = r.ExpiresAt
+	if err := rs.meta.putListing(ctx, key, l, old, present); err != nil {
+		return err
+	}
+	if err := rs.meta.clearStale(ctx, key); err != nil {
+		return err
+	}
+	t.add(cAlreadyListed, 1)
+	rs.log.LogAttrs(ctx, slog.LevelDebug, "sync: blocked again while still listed remotely; not pushed", slog.Any("contact", r.Contact))
+	return nil
 }
 
 // live reports whether r's contact is still blocked locally.

@@ -617,6 +617,8 @@ func addCounts(a, b blocksync.Counts) blocksync.Counts {
 	a.Duplicates += b.Duplicates
 	a.Resent += b.Resent
 	a.Retries += b.Retries
+	a.WaitsCapped += b.WaitsCapped
+	a.AlreadyListed += b.AlreadyListed
 	return a
 }
 
@@ -931,4 +933,64 @@ func TestVendors_OtherBlockNotAnEcho(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestVendors_ReblockNotPushedAgain: neither vendor can unblock, so a
+// contact blocked and unblocked again and again (or whose expiring block
+// lapses and is blocked again) is pushed once: each vendor holds at most
+// one entry for it, however many cycles.
+func TestVendors_ReblockNotPushedAgain(t *testing.T) {
+	inBubble(t, func(t *testing.T, g *guard.Guard) {
+		v := startVendors(t, vendorConfig{inMemory: true})
+		defer v.close()
+		const n, cycles = 100, 12
+		e := newEngine(t, g, v.remotes())
+		ctx := t.Context()
+		var total [2]blocksync.Counts
+		for cycle := range cycles {
+			for i := range n {
+				switch {
+				case i%2 == 0:
+					block(t, g, emailN(i))
+				default: // lapses by the next cycle
+					block(t, g, emailN(i), guard.WithExpiry(time.Minute))
+				}
+			}
+			if cycle%3 != 2 { // most cycles sync while blocked
+				rep := syncOnce(t, e)
+				for k, rr := range rep.Remotes {
+					total[k] = addCounts(total[k], rr.Counts)
+				}
+			}
+			for i := 0; i < n; i += 2 {
+				if _, err := g.Unblock(ctx, emailN(i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			time.Sleep(2 * time.Minute)
+			rep := syncOnce(t, e)
+			for k, rr := range rep.Remotes {
+				total[k] = addCounts(total[k], rr.Counts)
+			}
+		}
+		for name, got := range map[string][]string{"opencx": v.cxEmails(), "ocamba": v.ocContacts()} {
+			count := map[string]int{}
+			for _, c := range got {
+				count[c]++
+			}
+			for i := range n {
+				if c := count[emailN(i)]; c != 1 {
+					t.Errorf("%s lists %s %d times, want 1", name, emailN(i), c)
+					break
+				}
+			}
+		}
+		t.Logf("opencx: %+v", total[0])
+		t.Logf("ocamba: %+v", total[1])
+		for k, c := range total {
+			if c.Pushed != n || c.AlreadyListed == 0 {
+				t.Errorf("remote %d: %+v, want %d pushed and the rest already listed", k, c, n)
+			}
+		}
+	})
 }

@@ -225,6 +225,8 @@ func addCounts(a, b blocksync.Counts) blocksync.Counts {
 		Duplicates:       a.Duplicates + b.Duplicates,
 		Resent:           a.Resent + b.Resent,
 		Retries:          a.Retries + b.Retries,
+		WaitsCapped:      a.WaitsCapped + b.WaitsCapped,
+		AlreadyListed:    a.AlreadyListed + b.AlreadyListed,
 	}
 }
 
