@@ -134,6 +134,11 @@
 // with real values (read_gdpr_fields=true), deduplicated by id. A masked
 // value never becomes a key: if its id is one the engine pushed, the entry
 // is known; otherwise it is counted in SkippedMasked (once) and logged.
+// Because an entry that appears late with an old create_time (a restore, a
+// bulk import with original dates) is before the watermark, a full pull
+// (no create_time filter) is made once every [WithFullPull] (a day by
+// default) as well; it applies what the incremental pulls missed and, when
+// complete, unmarks still-listed contacts Ocamba no longer lists.
 //
 // # Run, SyncOnce and Stats
 //

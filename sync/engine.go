@@ -113,6 +113,8 @@ func New(g Guard, remotes []Remote, opts ...Option) (*Engine, error) {
 		return nil, fmt.Errorf("sync: batch size %d is not positive", o.batch)
 	case o.boBase <= 0 || o.boMax < o.boBase:
 		return nil, fmt.Errorf("sync: backoff base %v and max %v: want 0 < base <= max", o.boBase, o.boMax)
+	case o.fullPull == 0:
+		return nil, errors.New("sync: full pull interval is 0 (a negative value turns full pulls off)")
 	case o.maxWait < o.boMax:
 		return nil, fmt.Errorf("sync: max wait %v is below the backoff max %v", o.maxWait, o.boMax)
 	case o.permanentRetries < 0:

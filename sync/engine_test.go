@@ -34,6 +34,7 @@ func TestNew_Validation(t *testing.T) {
 		{"batch", nil, []blocksync.Option{blocksync.WithBatchSize(0)}},
 		{"backoff", nil, []blocksync.Option{blocksync.WithBackoff(time.Second, time.Millisecond)}},
 		{"max wait", nil, []blocksync.Option{blocksync.WithMaxWait(time.Second)}},
+		{"full pull", nil, []blocksync.Option{blocksync.WithFullPull(0)}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -684,6 +685,35 @@ func TestEngine_RedactsEverySecret(t *testing.T) {
 		}
 		if s := remoteStats(t, e, "b"); s.LastError == "" || strings.Contains(s.LastError, "SECRET") {
 			t.Errorf("last error %q", s.LastError)
+		}
+	})
+}
+
+// TestEngine_ReblockAfterRemoteDropped: a contact whose pushed block
+// lapsed is not pushed again while the remote lists it; once a complete
+// full pull shows that the remote dropped it (an operator removed it), a
+// new block of it is pushed again.
+func TestEngine_ReblockAfterRemoteDropped(t *testing.T) {
+	inBubble(t, func(t *testing.T, g *guard.Guard) {
+		r := newFakeRemote("fake")
+		e := newEngine(t, g, []blocksync.Remote{r})
+		block(t, g, "bob@example.com") // the list is never empty
+		block(t, g, "ann@example.com", guard.WithExpiry(time.Minute))
+		syncOnce(t, e)
+		time.Sleep(2 * time.Minute)
+		block(t, g, "ann@example.com", guard.WithExpiry(time.Minute))
+		if rr := syncOnce(t, e).Remotes[0]; rr.Pushed != 0 || rr.AlreadyListed != 1 {
+			t.Fatalf("report %+v, want 1 already listed", rr)
+		}
+		time.Sleep(2 * time.Minute)
+		r.remove("ann@example.com")
+		syncOnce(t, e) // a full pull: ann is gone
+		block(t, g, "ann@example.com")
+		if rr := syncOnce(t, e).Remotes[0]; rr.Pushed != 1 || rr.AlreadyListed != 0 {
+			t.Fatalf("report %+v, want ann pushed again", rr)
+		}
+		if n := r.count("ann@example.com"); n != 1 {
+			t.Fatalf("remote lists ann %d times, want 1", n)
 		}
 	})
 }

@@ -13,6 +13,7 @@ import (
 // under "sync/<remote>/":
 //
 //	pull             the watermark the remote's last applied page returned
+//	fullpull         when the last complete full pull started (value: time)
 //	id/<id>          a remote id the engine has seen (pushed or pulled) → contact key
 //	listed/<key>     the remote lists the contact: pushed or pulled (value: listing,
 //	                 with the id given to the engine's push and the push's window)
@@ -22,6 +23,7 @@ import (
 // key is the contact's key (normalize.Contact.Key).
 const (
 	metaPull   = "pull"
+	metaFull   = "fullpull"
 	metaID     = "id/"
 	metaListed = "listed/"
 	metaStale  = "stale/"

@@ -19,24 +19,43 @@ type pullRun struct {
 	byKey map[string]string   // contact key → remote id met in this pull
 	keys  map[string]struct{} // contact keys met in this pull
 	// full reports that the pull, so far, reads the remote's whole list
-	// and that the list did not change meanwhile (no watermark, the same
-	// non-zero Total on every page).
+	// and that the list did not change meanwhile (no watermark asked, the
+	// same non-zero Total on every page, every entry's contact known).
 	full  bool
 	total int
+	start time.Time
 }
 
 // pull fetches rs's list page by page and applies new blocks through the
 // guard. After each page it stores the page's watermark, and pushes at
 // once if a local change happened meanwhile (a long full scan must not
-// hold local blocks back).
+// hold local blocks back). The pull is full (no watermark asked) when the
+// remote keeps none, on the first pull, and when the last full pull is
+// older than [WithFullPull].
 func (e *Engine) pull(ctx context.Context, rs *remoteState, t *tally) error {
 	since, _, err := rs.meta.get(ctx, metaPull)
 	if err != nil {
 		return err
 	}
+	start := time.Now()
+	full := since == nil
+	if !full && e.o.fullPull > 0 {
+		v, ok, err := rs.meta.get(ctx, metaFull)
+		if err != nil {
+			return err
+		}
+		last, _ := decodeTime(v)
+		full = !ok || start.Sub(last) >= e.o.fullPull
+	}
 	cur := Cursor{Page: 1, Since: since, State: since}
+	if full {
+		cur.Since = nil // the whole list; State keeps the watermark from going back
+		if since != nil {
+			rs.log.LogAttrs(ctx, slog.LevelInfo, "sync: full reconciliation pull")
+		}
+	}
 	run := pullRun{seen: make(map[string]struct{}), byKey: make(map[string]string),
-		keys: make(map[string]struct{}), full: since == nil}
+		keys: make(map[string]struct{}), full: full, start: start}
 	changes := e.g.Changes()
 	for {
 		var page Page
@@ -58,9 +77,14 @@ func (e *Engine) pull(ctx context.Context, rs *remoteState, t *tally) error {
 				return err
 			}
 		}
-		run.full = run.full && page.State == nil && page.Total > 0 && (cur.Page == 1 || page.Total == run.total)
+		run.full = run.full && page.Total > 0 && (cur.Page == 1 || page.Total == run.total)
 		run.total = page.Total
 		if !page.More {
+			if full {
+				if err := rs.meta.put(ctx, metaFull, encodeTime(start)); err != nil {
+					return err
+				}
+			}
 			if run.full {
 				return e.reconcile(ctx, rs, &run)
 			}
@@ -83,15 +107,30 @@ func (e *Engine) pull(ctx context.Context, rs *remoteState, t *tally) error {
 }
 
 // reconcile ends a pull that read the remote's whole list: a contact
-// marked as still listed after a local unblock that the list no longer
-// holds was removed at the remote (by an operator, as Stats suggested), so
-// its marks go.
+// marked as still listed after a local unblock, or whose pushed block
+// lapsed before the pull began, that the list no longer holds was removed
+// at the remote (by an operator, as Stats suggested), so its marks go and
+// a new block of it is pushed again.
 func (e *Engine) reconcile(ctx context.Context, rs *remoteState, run *pullRun) error {
 	var gone []string
 	err := rs.meta.st.ScanMeta(ctx, rs.meta.prefix+metaStale, func(k string, _ []byte) error {
 		key := k[len(rs.meta.prefix+metaStale):]
 		if _, ok := run.keys[key]; !ok {
 			gone = append(gone, key)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	err = rs.meta.st.ScanMeta(ctx, rs.meta.prefix+metaListed, func(k string, v []byte) error {
+		key := k[len(rs.meta.prefix+metaListed):]
+		if _, ok := run.keys[key]; ok {
+			return nil
+		}
+		l, ok := decodeListing(v)
+		if ok && !l.expiresAt.IsZero() && l.expiresAt.Before(run.start) && !l.ackedAt.After(run.start) {
+			gone = append(gone, key) // (a stale key may come twice: deleting is idempotent)
 		}
 		return nil
 	})
@@ -183,6 +222,7 @@ func (e *Engine) apply(ctx context.Context, rs *remoteState, t *tally, run *pull
 		}
 	}
 	if b.Masked {
+		run.full = false // a contact the pull cannot know: no reconciliation
 		return e.skipMasked(ctx, rs, t, b)
 	}
 	c, err := e.normalize(b)

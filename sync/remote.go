@@ -92,10 +92,13 @@ type Cursor struct {
 	Next []byte
 	// Since is the State of the last page the engine applied in earlier
 	// pulls (nil if none): the remote's incremental watermark. It is the
-	// same for every page of one pull.
+	// same for every page of one pull. It is nil, whatever the stored
+	// watermark, in a full pull: the first, and then one every
+	// [WithFullPull], so that entries that appear late with an old
+	// creation time are seen.
 	Since []byte
-	// State is the State of the previous page of this pull (Since on page
-	// 1).
+	// State is the State of the previous page of this pull; on page 1,
+	// the stored watermark (nil if none), even in a full pull.
 	State []byte
 }
 
@@ -106,11 +109,13 @@ type Page struct {
 	More bool
 	// Next, if not nil, is handed back in the next page's Cursor.Next.
 	Next []byte
-	// Total is the number of entries in the remote's whole list, if the
-	// remote says (0 if not). When a pull without a watermark (State nil)
-	// reports the same Total on every page, the engine takes it as a
-	// complete picture of the list: contacts it marked as still listed
-	// after a local unblock that the list no longer holds are unmarked.
+	// Total is the number of entries the pull asked for (the remote's
+	// whole list in a full pull), if the remote says (0 if not). When a
+	// full pull (Cursor.Since nil) reports the same Total on every page
+	// and every entry's contact is known (none masked and unknown), the
+	// engine takes it as a complete picture of the list: contacts it
+	// marked as still listed after a local unblock (or whose pushed block
+	// lapsed) that the list no longer holds are unmarked.
 	Total int
 	// State is the remote's watermark once this page (and every page
 	// before it in this pull) has been applied, or nil if the remote keeps

@@ -108,8 +108,10 @@ func (r *Ocamba) Push(ctx context.Context, recs []storage.Record) ([]Ack, error)
 }
 
 // Pull fetches one page of the entries created since the watermark (in
-// cur.Since) minus the overlap, oldest first. The page's State is the
-// latest create_time seen so far in this pull.
+// cur.Since) minus the overlap, oldest first, or of every entry when
+// cur.Since is nil (a full pull). The page's State is the latest
+// create_time seen so far in this pull (or before it: cur.State), and its
+// Total Ocamba's count of the entries asked for.
 func (r *Ocamba) Pull(ctx context.Context, cur Cursor) (Page, error) {
 	q := ocamba.ListQuery{Page: cur.Page, PerPage: r.perPage, Sort: "create_time"}
 	if since, ok := decodeWatermark(cur.Since); ok {
@@ -123,7 +125,7 @@ func (r *Ocamba) Pull(ctx context.Context, cur Cursor) (Page, error) {
 		return Page{}, r.error(ctx, err)
 	}
 	mark, _ := decodeWatermark(cur.State)
-	out := Page{Blocks: make([]RemoteBlock, 0, len(p.Items))}
+	out := Page{Blocks: make([]RemoteBlock, 0, len(p.Items)), Total: p.Total}
 	for _, it := range p.Items {
 		b := RemoteBlock{ID: it.ID, Reason: it.Description, CreatedAt: it.CreateTime}
 		if it.Masked() {

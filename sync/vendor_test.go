@@ -994,3 +994,57 @@ func TestVendors_ReblockNotPushedAgain(t *testing.T) {
 		}
 	})
 }
+
+// TestOcamba_FullPull: an entry that appears at Ocamba with a create_time
+// older than the watermark minus the overlap (a restore, a bulk import
+// with original dates) is missed by the incremental pulls, and seen by
+// the periodic full pull (WithFullPull), which asks for the whole list.
+// With full pulls off, it is never seen.
+func TestOcamba_FullPull(t *testing.T) {
+	for _, every := range []time.Duration{2 * time.Hour, -1} {
+		t.Run(fmt.Sprint(every), func(t *testing.T) {
+			inBubble(t, func(t *testing.T, g *guard.Guard) {
+				v := startVendors(t, vendorConfig{inMemory: true})
+				defer v.close()
+				for i := range 5 {
+					v.oc.Seed(ocambatest.Entry{Contact: phoneN(i)})
+				}
+				e := newEngine(t, g, []blocksync.Remote{v.ocr}, blocksync.WithFullPull(every))
+				if rr := syncOnce(t, e).Remotes[0]; rr.Pulled != 5 {
+					t.Fatalf("first pull: %+v", rr)
+				}
+				time.Sleep(30 * time.Minute)
+				late := phoneN(99)
+				v.oc.Seed(ocambatest.Entry{Contact: late, CreateTime: time.Now().Add(-72 * time.Hour)})
+				before := len(v.oc.Requests())
+				if rr := syncOnce(t, e).Remotes[0]; rr.Pulled != 0 {
+					t.Fatalf("incremental pull: %+v, want the late entry missed", rr)
+				}
+				if q := v.oc.Requests()[before].Query; q.Get("create_time") == "" {
+					t.Fatalf("the second pull was not incremental: %q", v.oc.Requests()[before].RawQuery)
+				}
+				time.Sleep(2 * time.Hour)
+				before = len(v.oc.Requests())
+				rr := syncOnce(t, e).Remotes[0]
+				q := v.oc.Requests()[before].Query
+				if every < 0 {
+					if rr.Pulled != 0 || q.Get("create_time") == "" || blocked(t, g, late).Blocked {
+						t.Fatalf("full pulls off: %+v, query %q", rr, q.Encode())
+					}
+					return
+				}
+				if rr.Pulled != 1 || q.Get("create_time") != "" || !blocked(t, g, late).Blocked {
+					t.Fatalf("full pull: %+v, query %q; want the late entry pulled", rr, q.Encode())
+				}
+				// The watermark did not go back: the next pull is
+				// incremental from the newest entry again.
+				before = len(v.oc.Requests())
+				syncOnce(t, e)
+				mark := v.oc.Blocked()[4].CreateTime
+				if got, want := v.oc.Requests()[before].Query.Get("create_time"), "rl:"+ocamba.FormatTime(mark.Add(-blocksync.DefaultOverlap)); got != want {
+					t.Fatalf("pull after the full pull: create_time %q, want %q", got, want)
+				}
+			})
+		})
+	}
+}

@@ -249,12 +249,15 @@
 //
 // # sync
 //
-//	sendguard sync [--once] [--interval D] [--timeout D]
+//	sendguard sync [--once] [--interval D] [--timeout D] [--full-pull D]
 //
 //	--once         sync once, then exit
 //	--interval D   without --once, the time between full passes
 //	               (default: 1m); local blocks are pushed at once
 //	--timeout D    with --once, how long it may take (default: 2m)
+//	--full-pull D  how often Ocamba's whole list is read instead of its
+//	               entries since the last pull, so that entries it shows
+//	               late with an old date are seen (default: 24h)
 //
 // Pushes local blocks to the vendors and pulls the vendors' blocks in
 // (source: the vendor's name), with the sync engine. The vendors come from

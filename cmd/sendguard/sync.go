@@ -94,6 +94,7 @@ func (a *app) sync(args []string) int {
 	once := fs.Bool("once", false, "one pass per vendor, then exit")
 	interval := fs.Duration("interval", blocksync.DefaultInterval, "time between passes")
 	timeout := fs.Duration("timeout", defaultSyncTimeout, "with --once, how long to try")
+	fullPull := fs.Duration("full-pull", blocksync.DefaultFullPull, "how often to read a vendor's whole list")
 	pos, code, done := a.parse(fs, args)
 	if done {
 		return code
@@ -105,6 +106,8 @@ func (a *app) sync(args []string) int {
 		return a.failf("sync: --interval %v: must be positive", *interval)
 	case *timeout <= 0:
 		return a.failf("sync: --timeout %v: must be positive", *timeout)
+	case *fullPull <= 0:
+		return a.failf("sync: --full-pull %v: must be positive", *fullPull)
 	}
 	remotes, err := a.remotes()
 	if err != nil {
@@ -114,7 +117,7 @@ func (a *app) sync(args []string) int {
 	if err != nil {
 		return a.failf("%s", err)
 	}
-	e, err := blocksync.New(g, remotes, blocksync.WithInterval(*interval))
+	e, err := blocksync.New(g, remotes, blocksync.WithInterval(*interval), blocksync.WithFullPull(*fullPull))
 	if err != nil {
 		return a.closeGuard(g, c, a.failf("sync: %s", why(err)))
 	}
