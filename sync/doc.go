@@ -85,9 +85,9 @@
 // client's request in flight to finish, then a short backoff that does not
 // grow. A retryable failure never drops a record: the pass waits, or ends
 // with ctx (without waiting past its deadline) and leaves the record
-// pending. A [Permanent] failure (400 and other 4xx, a value the remote
-// refuses) moves the record to the remote's dead letters with the remote's
-// message, and the queue moves on; storage's RetryDeadLetters re-queues
+// pending. A [Permanent] failure (400 and the other 4xx but 401, 403,
+// 404 and 405; a value the remote refuses) moves the record to the
+// remote's dead letters with the remote's message, and the queue moves on; storage's RetryDeadLetters re-queues
 // them for that remote alone. A 2xx whose body is unreadable means the
 // vendor carried the request out: it is acknowledged.
 //

@@ -150,8 +150,9 @@ const (
 	// Temporary failures (network errors, timeouts, 408, 429, 5xx) are
 	// retried with backoff; the record or page is never given up.
 	Temporary ErrorClass = iota
-	// Permanent failures (400 and other 4xx, a value the remote refuses,
-	// an answer that breaks the documented schema) are not retried: a
+	// Permanent failures (400 and the other 4xx but 401, 403, 404 and
+	// 405; a value the remote refuses; an answer that breaks the
+	// documented schema) are not retried: a
 	// pushed record goes to the dead letters with the remote's message,
 	// and a pull stops until the next pass (after [WithPermanentRetries]
 	// more tries for a page whose answer broke the schema).
