@@ -107,6 +107,12 @@ func (e *Engine) push(ctx context.Context, rs *remoteState, t *tally) error {
 				if listed, err := e.stillListed(ctx, rs, r); err != nil {
 					return err
 				} else if listed {
+					// The offset first: replayed after a crash, the
+					// record must not find the mark gone and be pushed.
+					off = r.Seq
+					if err := save(); err != nil {
+						return err
+					}
 					if err := e.relisted(ctx, rs, t, r); err != nil {
 						return err
 					}
