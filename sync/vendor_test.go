@@ -898,8 +898,8 @@ func TestVendors_OtherBlockNotAnEcho(t *testing.T) {
 					remote, listed = v.cxr, v.cxEmails
 					someoneElse = func() { v.cx.Seed(opencxtest.Contact{Email: "ann@example.com", Reason: "complained"}) }
 				}
-				block(t, g, "ann@example.com", guard.WithExpiry(2*time.Hour))
-				block(t, g, "bob@example.com", guard.WithExpiry(2*time.Hour)) // nobody else blocks bob
+				block(t, g, "ann@example.com", guard.WithExpiry(20*time.Minute))
+				block(t, g, "bob@example.com", guard.WithExpiry(20*time.Minute)) // nobody else blocks bob
 				e := newEngine(t, g, []blocksync.Remote{remote})
 				syncOnce(t, e)
 				syncOnce(t, e) // pulls our own pushes (OpenCX's full scan, Ocamba's overlap)
@@ -912,17 +912,17 @@ func TestVendors_OtherBlockNotAnEcho(t *testing.T) {
 					}
 				}
 
-				// Half an hour later, someone else blocks ann at the vendor.
-				time.Sleep(30 * time.Minute)
+				// Five minutes later, someone else blocks ann at the vendor.
+				time.Sleep(5 * time.Minute)
 				someoneElse()
 				if rr := syncOnce(t, e).Remotes[0]; rr.Pulled != 1 {
 					t.Errorf("report %+v, want 1 pulled", rr)
 				}
 
-				// Two hours later our blocks have lapsed; the vendor
+				// Twenty minutes later our blocks have lapsed; the vendor
 				// still lists ann for someone else: she stays blocked.
 				// bob, listed only by our own push, is free.
-				time.Sleep(2 * time.Hour)
+				time.Sleep(20 * time.Minute)
 				syncOnce(t, e)
 				if v := blocked(t, g, "ann@example.com"); !v.Blocked || !v.ExpiresAt.IsZero() || v.Source != vendor {
 					t.Fatalf("ann after our block lapsed: %+v, want blocked for good from %s", v, vendor)
