@@ -37,10 +37,14 @@ type app struct {
 	// errOut is the stderr given to run, for the terminal test.
 	errOut io.Writer
 	getenv func(string) string
-	// secrets are the vendor tokens in use: redact removes them from
-	// every line this program writes about the sync.
+	// secrets are the vendor tokens the environment configures, read at
+	// the start of every command (not only those that build remotes):
+	// redact removes them from every line this program writes.
 	secrets []string
 }
+
+// tokenVars name the environment variables that hold vendor tokens.
+var tokenVars = []string{"SENDGUARD_OPENCX_TOKEN", "SENDGUARD_OCAMBA_TOKEN"}
 
 // command is one subcommand.
 type command struct {
@@ -75,6 +79,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		stderr: stderr,
 		errOut: stderr,
 		getenv: getenv,
+	}
+	for _, key := range tokenVars {
+		if tok := getenv(key); tok != "" {
+			a.secrets = append(a.secrets, tok)
+		}
 	}
 	defer func() {
 		if p := recover(); p != nil {

@@ -338,12 +338,15 @@
 //
 // # sync
 //
-//	sendguard sync [--once] [--interval D] [--timeout D]
+//	sendguard sync [--once] [--interval D] [--timeout D] [--full-pull D]
 //
 //	--once         sync once, then exit
 //	--interval D   without --once, the time between full passes
 //	               (default: 1m); local blocks are pushed at once
 //	--timeout D    with --once, how long it may take (default: 2m)
+//	--full-pull D  how often Ocamba's whole list is read instead of its
+//	               entries since the last pull, so that entries it shows
+//	               late with an old date are seen (default: 24h)
 //
 // Pushes local blocks to the vendors and pulls the vendors' blocks in
 // (source: the vendor's name), with the sync engine. The vendors come from
@@ -360,7 +363,10 @@
 //	SENDGUARD_OCAMBA_RPM     requests per minute (default 150)
 //
 // The defaults are the vendors' documented limits. Tokens never appear in
-// any output.
+// any output, nor in what the database stores: a vendor that echoes the
+// Authorization header in an error body has the token replaced by
+// "[token]" before the error is kept as a dead-letter reason, and every
+// command replaces the tokens the environment sets in whatever it prints.
 //
 // With --once, one full pass (push, then pull) per vendor, and a second
 // or third while blocks pulled from one vendor are still to be pushed to
@@ -379,7 +385,9 @@
 //
 // Exit 0 when nothing is left pending; 1 when something still is after
 // --timeout (a vendor down, say; retries wait with backoff); 2 on a
-// configuration error or a vendor that refuses the token.
+// configuration error, a vendor that refuses the token, or a vendor
+// endpoint that answers a redirect, 404 or 405 (the records stay pending,
+// none is dead-lettered).
 //
 // Without --once it runs until SIGINT or SIGTERM, then stops cleanly and
 // prints each vendor's line (counting since the start) on stdout (exit

@@ -44,13 +44,12 @@ func (v *vendorEnv) pace(key string) float64 {
 	return f
 }
 
-// remotes builds the remotes the environment configures. The tokens are
-// added to a.secrets, so that no output line can carry them.
+// remotes builds the remotes the environment configures. Their tokens
+// are in a.secrets (see run), so that no output line can carry them.
 func (a *app) remotes() ([]blocksync.Remote, error) {
 	v := &vendorEnv{a: a}
 	var out []blocksync.Remote
 	if tok := a.getenv("SENDGUARD_OPENCX_TOKEN"); tok != "" {
-		a.secrets = append(a.secrets, tok)
 		cfg := opencx.Config{
 			Token:             tok,
 			BaseURL:           a.getenv("SENDGUARD_OPENCX_URL"),
@@ -66,7 +65,6 @@ func (a *app) remotes() ([]blocksync.Remote, error) {
 		out = append(out, blocksync.NewOpenCX(c, blocksync.OpenCXOptions{Name: nameOpenCX}))
 	}
 	if tok := a.getenv("SENDGUARD_OCAMBA_TOKEN"); tok != "" {
-		a.secrets = append(a.secrets, tok)
 		cfg := ocamba.Config{
 			Token:             tok,
 			BaseURL:           a.getenv("SENDGUARD_OCAMBA_URL"),
@@ -95,6 +93,7 @@ func (a *app) sync(args []string) int {
 	once := fs.Bool("once", false, "one pass per vendor, then exit")
 	interval := fs.Duration("interval", blocksync.DefaultInterval, "time between passes")
 	timeout := fs.Duration("timeout", defaultSyncTimeout, "with --once, how long to try")
+	fullPull := fs.Duration("full-pull", blocksync.DefaultFullPull, "how often to read a vendor's whole list")
 	pos, code, done := a.parse(fs, args)
 	if done {
 		return code
@@ -106,6 +105,8 @@ func (a *app) sync(args []string) int {
 		return a.failf("sync: --interval %v: must be positive", *interval)
 	case *timeout <= 0:
 		return a.failf("sync: --timeout %v: must be positive", *timeout)
+	case *fullPull <= 0:
+		return a.failf("sync: --full-pull %v: must be positive", *fullPull)
 	}
 	remotes, err := a.remotes()
 	if err != nil {
@@ -115,7 +116,7 @@ func (a *app) sync(args []string) int {
 	if err != nil {
 		return a.failf("%s", err)
 	}
-	e, err := blocksync.New(g.Replication(), remotes, blocksync.WithInterval(*interval))
+	e, err := blocksync.New(g.Replication(), remotes, blocksync.WithInterval(*interval), blocksync.WithFullPull(*fullPull))
 	if err != nil {
 		return a.closeGuard(g, c, a.failf("sync: %s", why(err)))
 	}
@@ -225,6 +226,8 @@ func addCounts(a, b blocksync.Counts) blocksync.Counts {
 		Duplicates:       a.Duplicates + b.Duplicates,
 		Resent:           a.Resent + b.Resent,
 		Retries:          a.Retries + b.Retries,
+		WaitsCapped:      a.WaitsCapped + b.WaitsCapped,
+		AlreadyListed:    a.AlreadyListed + b.AlreadyListed,
 	}
 }
 

@@ -48,7 +48,8 @@
 // see), spread evenly after a burst of [Config.Burst]; at most
 // [Config.MaxInFlight] (default 1) at once. The X-RateLimit-Limit,
 // -Remaining and -Reset headers are read on every answer ([ClientStats]);
-// when Remaining is 0 no request is sent until Reset seconds have passed.
+// when Remaining is 0 no request is sent until Reset seconds have passed
+// (at most a minute, Ocamba's longest window, whatever Reset says).
 // A 429's Retry-After (seconds) also holds the client. "Retry-After: -1"
 // means the parallel limit was hit: [Error.WaitInFlight] is set, and
 // [Client.AwaitInFlight] waits for one of the client's requests to finish.
