@@ -38,7 +38,7 @@ type Guard struct {
 
 	allowed, blocked, invalid           counter
 	maybes, falsePositives, storeErrors counter
-	blocks, unblocks, imported          atomic.Uint64
+	blocks, unblocks, imported, trimmed atomic.Uint64
 	lastRebuildErr                      atomic.Pointer[error]
 
 	notifyMu sync.Mutex
@@ -72,7 +72,15 @@ func Open(dir string, opts ...Option) (*Guard, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if o.retention < 0 {
+		return nil, fmt.Errorf("guard: log retention %v is negative", o.retention)
+	}
+	reten := o.retention
+	if reten == 0 {
+		reten = -1 // storage: no retention
+	}
 	sopts := storage.Options{
+		LogRetention:    reten,
 		InMemory:        o.inMemory,
 		Logger:          o.log,
 		ProviderFolding: o.folding,
@@ -128,6 +136,9 @@ func newGuard(s *storage.Store, o options) (*Guard, error) {
 		kick:     make(chan struct{}, 1),
 	}
 	ctx := context.Background()
+	if err := g.migrateSyncState(ctx); err != nil {
+		return nil, err
+	}
 	if err := g.loadDomains(ctx); err != nil {
 		return nil, err
 	}
@@ -443,9 +454,10 @@ func (g *Guard) remove(ctx context.Context, c normalize.Contact, source, origin 
 	return existed, nil
 }
 
-// Close stops the guard's background work, writes the filter snapshot (if
-// snapshots are on), and closes the store. It waits
-// for a block in flight. Close is idempotent and safe to call concurrently;
+// Close stops the guard's background work, trims the change log (see
+// [WithLogRetention]; for a few seconds at most), writes the filter
+// snapshot (if snapshots are on), and closes the store. It waits for a
+// block in flight. Close is idempotent and safe to call concurrently;
 // every call returns the first call's result.
 func (g *Guard) Close() error {
 	g.closeOnce.Do(func() {
@@ -455,6 +467,7 @@ func (g *Guard) Close() error {
 		g.wmu.Lock()
 		defer g.wmu.Unlock()
 		var errs []error
+		g.trimLog(context.Background())
 		if g.opts.snapshot {
 			if err := g.writeSnapshot(context.Background()); err != nil {
 				g.opts.log.Warn("guard: filter snapshot not written", slog.Any("err", err))

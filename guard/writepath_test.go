@@ -25,7 +25,7 @@ var (
 	// Offsets, dead letters and state live beside the entries: they never
 	// create or remove a block.
 	replOthers = []string{"AddDeadLetter", "Bootstrap", "Changes", "DeadLetters", "DeleteState", "Entry", "Forget",
-		"LastSeq", "Normalizer", "Offset", "ReadLog", "ScanState", "SetOffset", "SetState", "State", "Unblocked"}
+		"LastSeq", "LogStats", "Normalizer", "Offset", "ReadLog", "ScanState", "SetOffset", "SetState", "State", "Unblocked"}
 )
 
 func methodNames(v any) []string {
