@@ -216,15 +216,6 @@ func (g *Guard) Check(ctx context.Context, recipient string) (Verdict, error) {
 	return g.check(ctx, recipient, c)
 }
 
-// CheckContact is Check for a contact that is already canonical (from the
-// guard's [Guard.Normalizer]).
-func (g *Guard) CheckContact(ctx context.Context, c normalize.Contact) (Verdict, error) {
-	if g.closed.Load() {
-		return Verdict{Input: c.Value}, ErrClosed
-	}
-	return g.check(ctx, c.Value, c)
-}
-
 func (g *Guard) check(ctx context.Context, input string, c normalize.Contact) (Verdict, error) {
 	// The key is built on the stack: it goes to the filter only, which
 	// does not keep it. The store look-up (the rare slow path) makes its own.
@@ -289,22 +280,6 @@ func (g *Guard) confirm(ctx context.Context, v *Verdict, matched normalize.Conta
 	v.Blocked, v.Scope, v.BlockedContact = true, m, matched
 	v.Reason, v.Source, v.CreatedAt, v.ExpiresAt = e.Reason, e.Source, e.CreatedAt, e.ExpiresAt
 	return true, nil
-}
-
-// CheckAll checks every recipient in order. The verdicts are in the same
-// order as recipients. The error joins the per-recipient errors (invalid
-// input, an unavailable store); the verdicts are complete either way.
-func (g *Guard) CheckAll(ctx context.Context, recipients []string) ([]Verdict, error) {
-	out := make([]Verdict, len(recipients))
-	var errs []error
-	for i, r := range recipients {
-		v, err := g.Check(ctx, r)
-		out[i] = v
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return out, errors.Join(errs...)
 }
 
 // Block blocks recipient — an email address, a phone number or a domain

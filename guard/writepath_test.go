@@ -20,7 +20,7 @@ import (
 // covered below).
 var (
 	guardWrites = []string{"Block", "BlockContact", "Import", "ImportEntries", "Unblock", "UnblockContact"}
-	guardOthers = []string{"Check", "CheckAll", "CheckContact", "Close", "Normalizer", "Rebuild", "Replication", "Scan", "Stats"}
+	guardOthers = []string{"Check", "Close", "Normalizer", "Rebuild", "Replication", "Scan", "Stats"}
 	replWrites  = []string{"Apply", "RetryDeadLetters"}
 	// Offsets, dead letters and state live beside the entries: they never
 	// create or remove a block.
