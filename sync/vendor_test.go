@@ -285,7 +285,7 @@ func TestOcamba_Incremental(t *testing.T) {
 			}
 			reqs := v.oc.Requests()[before:]
 			q := reqs[0].Query
-			if got, want := q.Get("create_time"), "rl:"+ocamba.FormatTime(mark.Add(-2*time.Minute)); got != want {
+			if got, want := q.Get("create_time"), "rl:"+mark.Add(-2*time.Minute).UTC().Format(time.DateTime); got != want {
 				t.Errorf("pull %d: create_time = %q, want %q", i+2, got, want)
 			}
 			if q.Get("sort") != "create_time" || q.Get("read_gdpr_fields") != "true" || q.Get("page") != "1,20" {
