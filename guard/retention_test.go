@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sendguard/sendguard/guard"
+	"github.com/sendguard/sendguard/internal/testclock"
 	"github.com/sendguard/sendguard/storage"
 )
 
@@ -90,7 +91,7 @@ func TestGuard_TrimsWhileOpen(t *testing.T) {
 // the log until it is forgotten; with no consumer, retention alone trims.
 func TestGuard_TrimsAtClose(t *testing.T) {
 	dir := t.TempDir()
-	clk := &fakeClock{now: time.Now()}
+	clk := testclock.New()
 	open := func() *guard.Guard {
 		// A schedule long enough that only Close trims.
 		return openGuard(t, dir, guard.WithClock(clk.Now), guard.WithLogRetention(time.Hour),
