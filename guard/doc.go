@@ -55,8 +55,11 @@
 //
 // [Guard.Unblock] removes a block. Bloom filters cannot forget, so the key
 // stays a "maybe" (one store read) until the next rebuild, which the guard
-// runs in the background once enough keys are stale or the filter is over
-// capacity. A block made with [WithExpiry] lapses by itself.
+// runs in the background once enough unblocked keys are stale or the filter
+// is over capacity. A block made with [WithExpiry] lapses by itself: the
+// store stops answering for it at once, but its key is not counted as
+// stale, so it stays a "maybe" until a rebuild made for another reason
+// (or [Guard.Rebuild]).
 //
 // # Concurrency
 //
@@ -65,8 +68,10 @@
 //
 // # Lifecycle
 //
-// [Open] starts one background goroutine (the filter's maintenance);
-// [Guard.Close] stops it, writes the filter snapshot and closes the store.
+// [Open] starts the guard's maintenance goroutine (filter rebuilds and
+// change-log trimming) and, for a store on disk, the store's value-log
+// garbage collection. [Guard.Close] stops both, trims the change log once
+// more, writes the filter snapshot and closes the store.
 //
 // # One writer
 //

@@ -142,9 +142,10 @@ func WithSyncWrites(on bool) Option { return func(o *options) { o.syncWrites = o
 
 // WithRebuildInterval sets the guard's maintenance schedule: how often it
 // looks whether its filter needs a rebuild (over capacity, or too many
-// stale bits from unblocks and expiries) and trims the change log (see
+// stale bits from unblocks) and trims the change log (see
 // [WithLogRetention]); a block or unblock also prompts a look at the
-// filter. The default value is one minute.
+// filter. Expired blocks are not counted as stale: their bits go at the
+// next rebuild made for another reason. The default value is one minute.
 func WithRebuildInterval(d time.Duration) Option {
 	return func(o *options) {
 		if d > 0 {
