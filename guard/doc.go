@@ -120,6 +120,26 @@
 // after which it tails the log — no live block is missed, and no block
 // unblocked before the read is seen.
 //
+// # Retention and trimming
+//
+// The change log is also the audit trail, so the guard keeps each record
+// for [WithLogRetention] (default [DefaultLogRetention], 30 days) and
+// trims it after that, once every registered consumer has passed it: on
+// its maintenance schedule while open, and once more in [Guard.Close].
+// With no consumer at all, the retention alone decides. Retention 0 trims
+// a record as soon as every consumer has passed it. A consumer gone for
+// good holds back every record after its offset until it is forgotten
+// ([Replication.Forget]); [Replication.LogStats] tells how big the log is
+// and, through HeldBy, which consumer holds it back. Trimming never hides
+// a change from a consumer: one whose offset falls behind the trimmed part
+// gets [ErrBehindLog] and bootstraps as above.
+//
+// # Upgrading
+//
+// [Open] moves sync state kept in the layout before the replication view
+// (meta keys "sync/<remote>/…") into the consumer state of
+// "remote/<remote>", once.
+//
 // # Logging
 //
 // The guard logs nothing unless given a logger ([WithLogger]); recipients
