@@ -235,15 +235,6 @@ func (s *Store) SetOffset(ctx context.Context, consumer string, seq uint64) erro
 	return nil
 }
 
-// Offsets returns every registered consumer's offset.
-func (s *Store) Offsets(ctx context.Context) (map[string]uint64, error) {
-	if err := s.enter(ctx); err != nil {
-		return nil, err
-	}
-	defer s.leave()
-	return s.offsets()
-}
-
 func (s *Store) offsets() (map[string]uint64, error) {
 	out := make(map[string]uint64)
 	err := s.db.View(func(txn *badger.Txn) error {
