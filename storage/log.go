@@ -388,7 +388,7 @@ func readTrimmed(txn *badger.Txn) (uint64, error) {
 func (s *Store) trimCandidates(ctx context.Context, upTo uint64, cutoff time.Time) (keys [][]byte, more bool, err error) {
 	end := logKey(upTo)
 	err = s.db.View(func(txn *badger.Txn) error {
-		opt := badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 256, Prefix: []byte(prefixLog)}
+		opt := badger.IteratorOptions{Prefix: []byte(prefixLog)} // values read one by one: Trim often stops at the first key
 		return s.iterate(ctx, txn, opt, nil, func(item *badger.Item) (bool, error) {
 			if bytes.Compare(item.Key(), end) >= 0 {
 				return false, nil
