@@ -21,13 +21,12 @@ import (
 var (
 	guardWrites = []string{"Block", "BlockContact", "Import", "ImportEntries", "Unblock", "UnblockContact", "UnblockContactIfSource"}
 	// CountEvent and ResetEvents keep counters beside the entries.
-	guardOthers = []string{"Check", "CheckAll", "CheckContact", "Close", "CountEvent", "Normalizer", "Rebuild", "Replication",
-		"ResetEvents", "Scan", "Stats"}
-	replWrites = []string{"Apply", "RetryDeadLetters"}
+	guardOthers = []string{"Check", "Close", "CountEvent", "Normalizer", "Rebuild", "Replication", "ResetEvents", "Scan", "Stats"}
+	replWrites  = []string{"Apply", "RetryDeadLetters"}
 	// Offsets, dead letters and state live beside the entries: they never
 	// create or remove a block.
 	replOthers = []string{"AddDeadLetter", "Bootstrap", "Changes", "DeadLetters", "DeleteState", "Entry", "Forget",
-		"LastSeq", "Normalizer", "Offset", "ReadLog", "ScanState", "SetOffset", "SetState", "State", "Unblocked"}
+		"LastSeq", "LogStats", "Normalizer", "Offset", "ReadLog", "ScanState", "SetOffset", "SetState", "State", "Unblocked"}
 )
 
 func methodNames(v any) []string {

@@ -169,6 +169,21 @@
 // and drop that state by remote name, without a client; a remote removed
 // for good should be forgotten so that it no longer holds the log back.
 //
+// A database written before the replication view kept this state in meta
+// keys "sync/<name>/…"; [guard.Open] moves it into the consumer's state
+// once, so an upgraded engine keeps its pull watermarks, remote ids and
+// still-listed marks.
+//
+// # Trimming
+//
+// The guard trims its change log by itself (guard.WithLogRetention: 30
+// days by default): a record goes once it is older than the retention and
+// every consumer has passed it. A remote's offset moves only when the
+// remote has the record (or it is dead-lettered), so trimming never takes
+// a record a configured remote still needs; a remote that is no longer
+// configured keeps its offset, and so holds the log back, until
+// [Engine.Forget].
+//
 // # Bootstrap
 //
 // A remote whose offset is behind the change log's first retained record

@@ -287,7 +287,7 @@ func TestOcamba_Incremental(t *testing.T) {
 			}
 			reqs := v.oc.Requests()[before:]
 			q := reqs[0].Query
-			if got, want := q.Get("create_time"), "rl:"+ocamba.FormatTime(mark.Add(-2*time.Minute)); got != want {
+			if got, want := q.Get("create_time"), "rl:"+mark.Add(-2*time.Minute).UTC().Format(time.DateTime); got != want {
 				t.Errorf("pull %d: create_time = %q, want %q", i+2, got, want)
 			}
 			if q.Get("sort") != "create_time" || q.Get("read_gdpr_fields") != "true" || q.Get("page") != "1,20" {
@@ -1041,7 +1041,7 @@ func TestOcamba_FullPull(t *testing.T) {
 				before = len(v.oc.Requests())
 				syncOnce(t, e)
 				mark := v.oc.Blocked()[4].CreateTime
-				if got, want := v.oc.Requests()[before].Query.Get("create_time"), "rl:"+ocamba.FormatTime(mark.Add(-blocksync.DefaultOverlap)); got != want {
+				if got, want := v.oc.Requests()[before].Query.Get("create_time"), "rl:"+mark.Add(-blocksync.DefaultOverlap).UTC().Format("2006-01-02 15:04:05"); got != want {
 					t.Fatalf("pull after the full pull: create_time %q, want %q", got, want)
 				}
 			})

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/sendguard/sendguard/guard"
 	"github.com/sendguard/sendguard/normalize"
@@ -249,7 +250,11 @@ func (a *app) openGuard(c *common) (*guard.Guard, error) {
 	if _, err := a.normalizer(c); err != nil {
 		return nil, err // before the directory is created
 	}
-	opts := []guard.Option{guard.WithRegion(c.region)}
+	reten, err := a.logRetention()
+	if err != nil {
+		return nil, err
+	}
+	opts := []guard.Option{guard.WithRegion(c.region), guard.WithLogRetention(reten)}
 	if c.readOnly {
 		opts = append(opts, guard.WithReadOnly())
 	}
@@ -258,6 +263,26 @@ func (a *app) openGuard(c *common) (*guard.Guard, error) {
 		return nil, fmt.Errorf("open database: %s: %s", c.db, openWhy(err))
 	}
 	return g, nil
+}
+
+// logRetention reads SENDGUARD_LOG_RETENTION: a Go duration or days, 0s
+// for none; unset, the guard's default.
+func (a *app) logRetention() (time.Duration, error) {
+	s := a.getenv("SENDGUARD_LOG_RETENTION")
+	if s == "" {
+		return guard.DefaultLogRetention, nil
+	}
+	d, err := parseDays(s)
+	if s == "0" {
+		d, err = 0, nil
+	}
+	if err == nil && d < 0 {
+		err = errors.New("must not be negative")
+	}
+	if err != nil {
+		return 0, fmt.Errorf("SENDGUARD_LOG_RETENTION=%q: %s (use e.g. 30d, 12h, 0s)", s, err)
+	}
+	return d, nil
 }
 
 // closeGuard closes g; a failure to close turns a success into exit 2.
