@@ -2,6 +2,7 @@ package guard
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,6 +55,10 @@ type metrics struct {
 	known     atomic.Bool
 	countedAt atomic.Int64 // Unix ns of the last count
 	recount   chan struct{}
+
+	consumersMu sync.Mutex
+	consumers   []string  // change-log consumers, listed at consumersAt
+	consumersAt time.Time // guarded by consumersMu
 }
 
 const (
@@ -245,13 +250,59 @@ func (g *Guard) observe(ctx context.Context, o metric.Observer, ins *guardInstru
 	if err != nil {
 		return
 	}
-	if offs, err := g.store.Offsets(ctx); err == nil {
-		for consumer, off := range offs {
-			lag := uint64(0)
-			if last > off {
-				lag = last - off
-			}
-			o.ObserveInt64(ins.lag, int64(lag), metric.WithAttributes(attribute.String("consumer", consumer)))
+	for _, consumer := range g.met.consumerList(ctx, g) {
+		off, err := g.store.Offset(ctx, consumer)
+		if err != nil {
+			continue
 		}
+		lag := uint64(0)
+		if last > off {
+			lag = last - off
+		}
+		o.ObserveInt64(ins.lag, int64(lag), metric.WithAttributes(attribute.String("consumer", consumer)))
+	}
+}
+
+// consumersMaxAge is how long the list of change-log consumers is reused
+// before it is read again: listing them reads the log's keys
+// (storage.Store.LogStats). [Replication.SetOffset] and
+// [Replication.Forget] keep the list current meanwhile; their offsets are
+// read at every collection.
+const consumersMaxAge = 10 * time.Minute
+
+// consumerList returns the change-log consumers.
+func (m *metrics) consumerList(ctx context.Context, g *Guard) []string {
+	m.consumersMu.Lock()
+	defer m.consumersMu.Unlock()
+	if m.consumers != nil && time.Since(m.consumersAt) < consumersMaxAge {
+		return slices.Clone(m.consumers)
+	}
+	ls, err := g.store.LogStats(ctx)
+	if err != nil {
+		return slices.Clone(m.consumers)
+	}
+	m.consumers = make([]string, 0, len(ls.Offsets))
+	for c := range ls.Offsets {
+		m.consumers = append(m.consumers, c)
+	}
+	m.consumersAt = time.Now()
+	return slices.Clone(m.consumers)
+}
+
+// consumerSeen notes that consumer has an offset (SetOffset).
+func (m *metrics) consumerSeen(consumer string) {
+	m.consumersMu.Lock()
+	defer m.consumersMu.Unlock()
+	if m.consumers != nil && !slices.Contains(m.consumers, consumer) {
+		m.consumers = append(m.consumers, consumer)
+	}
+}
+
+// consumerGone notes that consumer was forgotten.
+func (m *metrics) consumerGone(consumer string) {
+	m.consumersMu.Lock()
+	defer m.consumersMu.Unlock()
+	if i := slices.Index(m.consumers, consumer); i >= 0 {
+		m.consumers = slices.Delete(m.consumers, i, i+1)
 	}
 }

@@ -131,6 +131,19 @@ func TestGuard_Metrics(t *testing.T) {
 	}
 	assertNoRecipients(t, s)
 
+	// A consumer forgotten is no longer reported; a new one is at once.
+	if err := rep.Forget(ctx, "remote/x"); err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.SetOffset(ctx, "fleet/b", last); err != nil {
+		t.Fatal(err)
+	}
+	s = r.Collect(t)
+	if _, ok := s.Int(t, "sendguard.changelog.lag", attribute.String("consumer", "remote/x")); ok {
+		t.Error("a forgotten consumer's lag is still reported")
+	}
+	s.Want(t, "sendguard.changelog.lag", 0, attribute.String("consumer", "fleet/b"))
+
 	// A Closed guard stops reporting.
 	if err := g.Close(); err != nil {
 		t.Fatal(err)

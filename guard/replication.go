@@ -84,6 +84,16 @@ func (r *Replication) LastSeq(ctx context.Context) (uint64, error) {
 	return r.g.store.LastSeq(ctx)
 }
 
+// LogStats describes the change log — its first and last record, how many
+// it holds, how far it was trimmed — and every consumer's offset. It reads
+// every record's key, not its value.
+func (r *Replication) LogStats(ctx context.Context) (storage.LogStats, error) {
+	if err := r.open(); err != nil {
+		return storage.LogStats{}, err
+	}
+	return r.g.store.LogStats(ctx)
+}
+
 // Changes returns a channel that is closed at the next change to the
 // blocklist (a block, an unblock, an import, an applied change). Call it
 // again after each wake-up for a new channel, and call it before reading
@@ -128,7 +138,11 @@ func (r *Replication) SetOffset(ctx context.Context, consumer string, seq uint64
 	if err := r.open(); err != nil {
 		return err
 	}
-	return r.g.store.SetOffset(ctx, consumer, seq)
+	if err := r.g.store.SetOffset(ctx, consumer, seq); err != nil {
+		return err
+	}
+	r.g.met.consumerSeen(consumer)
+	return nil
 }
 
 // AddDeadLetter records that consumer could not deliver rec, and why.
@@ -246,6 +260,7 @@ func (r *Replication) Forget(ctx context.Context, consumer string) error {
 	if err := st.DeleteOffset(ctx, consumer); err != nil {
 		return err
 	}
+	r.g.met.consumerGone(consumer)
 	var keys []string
 	if err := st.ScanMeta(ctx, stateKey(consumer, ""), func(k string, _ []byte) error {
 		keys = append(keys, k)
