@@ -10,11 +10,13 @@ import (
 	"github.com/sendguard/sendguard/internal/telemetry"
 )
 
-// delayBuckets are the compliance-delay histogram's bucket bounds, in
+// delayBuckets returns the compliance-delay histogram's bucket bounds, in
 // seconds: from an in-process block (milliseconds) to the rules' limits —
 // 2 days for one-click unsubscribe (Gmail, Yahoo), 10 business days (two
 // weeks) for an SMS revocation (the FCC).
-var delayBuckets = []float64{0.01, 0.1, 1, 10, 60, 300, 3600, 6 * 3600, 86400, 2 * 86400, 7 * 86400, 14 * 86400}
+func delayBuckets() []float64 {
+	return []float64{0.01, 0.1, 1, 10, 60, 300, 3600, 6 * 3600, 86400, 2 * 86400, 7 * 86400, 14 * 86400}
+}
 
 // instruments are the opt-out capture instruments: synchronous, since an
 // opt-out is rare next to a check and is recorded off the check path.
@@ -33,7 +35,7 @@ func newInstruments(mp metric.MeterProvider) (*instruments, error) {
 	}
 	delay, err := m.Float64Histogram("sendguard.optout.delay", metric.WithUnit("s"),
 		metric.WithDescription("Time from an opt-out being asked for to its block being in force, by channel."),
-		metric.WithExplicitBucketBoundaries(delayBuckets...))
+		metric.WithExplicitBucketBoundaries(delayBuckets()...))
 	if err != nil {
 		return nil, err
 	}
