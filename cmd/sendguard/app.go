@@ -59,6 +59,7 @@ func commands() []command {
 		{"export", "write every active block to stdout", (*app).export},
 		{"stats", "show the blocklist's and the sync's figures", (*app).stats},
 		{"sync", "push and pull blocks to and from the vendors", (*app).sync},
+		{"serve", "serve the guard, opt-out intake and sync over HTTP", (*app).serve},
 		{"dead-letters", "list (or retry) the blocks a vendor refused for good", (*app).deadLetters},
 		{"help", "show this reference, or one command's", (*app).help},
 	}
@@ -216,7 +217,11 @@ func (a *app) openGuard(c *common) (*guard.Guard, error) {
 	}
 	g, err := guard.Open(c.db, guard.WithRegion(c.region))
 	if err != nil {
-		return nil, fmt.Errorf("open database: %s: %s", c.db, openWhy(err))
+		hint := ""
+		if errors.Is(err, storage.ErrLocked) {
+			hint = servingHint(c.db)
+		}
+		return nil, fmt.Errorf("open database: %s: %s%s", c.db, openWhy(err), hint)
 	}
 	return g, nil
 }

@@ -54,6 +54,21 @@ type checkJSON struct {
 	Error     string  `json:"error"`      // why the input is invalid; "" otherwise
 }
 
+// newCheckJSON is the check --json record (and serve's /v1/check result)
+// of one input: v is its verdict, or reason why it is invalid.
+func newCheckJSON(raw string, v guard.Verdict, reason string, isInvalid bool) checkJSON {
+	j := checkJSON{Input: raw, Blocked: v.Blocked, Error: reason}
+	if !isInvalid {
+		j.Kind, j.Canonical = v.Contact.Kind.String(), v.Contact.Value
+	}
+	if v.Blocked {
+		j.Reason, j.Source = v.Reason, v.Source
+		t := rfc3339(v.CreatedAt)
+		j.CreatedAt = &t
+	}
+	return j
+}
+
 // check: allowed<TAB>CANONICAL, blocked<TAB>CANONICAL<TAB>REASON<TAB>SOURCE
 // or invalid<TAB>INPUT<TAB>REASON per input; or JSON lines.
 func (a *app) check(args []string) int {
@@ -84,16 +99,7 @@ func (a *app) check(args []string) int {
 		invalid = invalid || isInvalid
 		blocked = blocked || v.Blocked
 		if *asJSON {
-			j := checkJSON{Input: raw, Blocked: v.Blocked, Error: reason}
-			if !isInvalid {
-				j.Kind, j.Canonical = v.Contact.Kind.String(), v.Contact.Value
-			}
-			if v.Blocked {
-				j.Reason, j.Source = v.Reason, v.Source
-				t := rfc3339(v.CreatedAt)
-				j.CreatedAt = &t
-			}
-			if err := enc.Encode(j); err != nil {
+			if err := enc.Encode(newCheckJSON(raw, v, reason, isInvalid)); err != nil {
 				return a.closeGuard(g, c, a.failf("check: write output: %s", why(err)))
 			}
 			continue
