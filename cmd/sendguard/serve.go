@@ -110,7 +110,6 @@ func (a *app) serve(args []string) int {
 	}
 	cfg.unsubURL, cfg.unsubSecret = a.getenv(envUnsubURL), a.getenv(envUnsubSecret)
 	cfg.smsToken, cfg.smsURL = a.getenv(envTwilioToken), a.getenv(envSMSURL)
-	a.secrets = append(a.secrets, cfg.token, cfg.unsubSecret, cfg.smsToken)
 	if (cfg.unsubURL == "") != (cfg.unsubSecret == "") {
 		return a.failf("serve: one-click unsubscribe needs both %s and %s", envUnsubURL, envUnsubSecret)
 	}
