@@ -21,7 +21,13 @@
 // confirms. An email is also blocked when its domain or any parent domain is
 // blocked: blocking "example.com" (or "@example.com", "*.example.com")
 // covers "ann@mail.example.com". Domain blocks are few; they are kept in a
-// small in-memory set that is probed for every email.
+// small in-memory set that is probed for every email. Block refuses the
+// domain of a large mailbox provider (gmail.com, outlook.com, …; see
+// [IsProviderDomain]) unless [AllowProviderDomain] is given: such a block
+// would stop every address there.
+//
+// To load another service's suppression export (CSV, JSON, JSON lines)
+// into a guard, see package importer.
 //
 // # Sending
 //
@@ -62,6 +68,25 @@
 //
 // A Guard is safe for concurrent use by multiple goroutines. Checks take no
 // lock. Blocks, unblocks and imports are serialized with each other.
+//
+// # Opening: read-only, must exist, full disk
+//
+// [Open] creates a store only in a missing or empty directory; a directory
+// that holds other files is refused with an error wrapping
+// storage.ErrNoStore. [WithMustExist] refuses a missing or empty one too,
+// so that a mistyped path never starts a service on an empty blocklist.
+// [WithReadOnly] opens an existing store for checks only: it creates and
+// writes nothing (it works on a full disk, and several read-only guards
+// may share a store), Check answers exactly as a writable guard would (the
+// filter comes from the snapshot when it provably matches the store, or
+// from a scan), Block, Unblock and Import fail with storage.ErrReadOnly,
+// and Close writes no snapshot.
+//
+// On a disk with less than [WithMinFreeDisk] free, writes fail with
+// storage.ErrDiskFull and checks go on: Open then opens the store
+// read-only (writes fail until the guard is reopened with room), and Close
+// returns an error wrapping storage.ErrDiskFull rather than flush onto a
+// full disk (nothing is lost; call Close again once there is room).
 //
 // # Lifecycle
 //

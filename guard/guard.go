@@ -49,6 +49,7 @@ type Guard struct {
 	wg        sync.WaitGroup
 	closed    atomic.Bool
 	closeOnce sync.Once
+	closeMu   sync.Mutex // guards closeErr after closeOnce
 	closeErr  error
 }
 
@@ -64,13 +65,20 @@ const (
 // if it matches the store exactly, or else by scanning the store. The guard
 // owns the store: [Guard.Close] closes it.
 //
-// Open returns an error wrapping storage.ErrLocked if another process holds
-// dir, and storage.ErrSettings if [WithProviderFolding] differs from the
-// value the store was created with.
+// Open creates a store only in a missing or empty directory, never among
+// other files. It returns an error wrapping storage.ErrNoStore if dir holds
+// no store and none may be created there ([WithReadOnly], [WithMustExist],
+// or a directory of other files), storage.ErrLocked if another process
+// holds dir, storage.ErrSettings if [WithProviderFolding] differs from the
+// value the store was created with, and storage.ErrDiskFull if a store must
+// be created on a nearly full disk.
 func Open(dir string, opts ...Option) (*Guard, error) {
 	o := defaultOptions()
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if dir == "" && !o.inMemory {
+		return nil, fmt.Errorf("guard: open: no directory given (pass guard.WithInMemory() for a store in memory): %w", storage.ErrInvalid)
 	}
 	sopts := storage.Options{
 		InMemory:        o.inMemory,
@@ -79,6 +87,8 @@ func Open(dir string, opts ...Option) (*Guard, error) {
 		SyncWrites:      o.syncWrites,
 		MinFreeBytes:    o.minFree,
 		Clock:           o.now,
+		ReadOnly:        o.readOnly,
+		MustExist:       o.mustExist,
 	}
 	s, err := storage.Open(dir, sopts)
 	if err != nil && !o.foldingSet && errors.Is(err, storage.ErrSettings) {
@@ -303,11 +313,23 @@ func (g *Guard) CheckAll(ctx context.Context, recipients []string) ([]Verdict, e
 // keeps the existing block unless the new one lasts longer.
 //
 // The verdict describes the block now in force. Block returns an error
-// wrapping normalize.ErrInvalid for input that is not a recipient.
+// wrapping normalize.ErrInvalid for input that is not a recipient, and a
+// *[ProviderDomainError] (errors.Is [ErrProviderDomain]) for the domain of
+// a mailbox provider (see [IsProviderDomain]) unless [AllowProviderDomain]
+// is given: such a block would stop every address there.
 func (g *Guard) Block(ctx context.Context, recipient, reason string, opts ...BlockOption) (Verdict, error) {
 	c, err := g.norm.Parse(recipient)
 	if err != nil {
 		return Verdict{Input: recipient}, err
+	}
+	if c.Kind == normalize.Domain && IsProviderDomain(c.Value) {
+		var bo blockOptions
+		for _, opt := range opts {
+			opt(&bo)
+		}
+		if !bo.providerDomain {
+			return Verdict{Input: recipient, Contact: c}, &ProviderDomainError{Domain: c.Value}
+		}
 	}
 	e, err := g.entry(c, recipient, reason, sourceLocal, opts)
 	if err != nil {
@@ -444,9 +466,12 @@ func (g *Guard) remove(ctx context.Context, c normalize.Contact, source, origin 
 }
 
 // Close stops the guard's background work, writes the filter snapshot (if
-// snapshots are on), and closes the store. It waits
-// for a block in flight. Close is idempotent and safe to call concurrently;
-// every call returns the first call's result.
+// snapshots are on and the store is writable), and closes the store.
+// It waits for a block in flight. Close is idempotent and
+// safe to call concurrently; every call returns the first call's result,
+// except that when the store could not be closed for lack of disk space
+// (an error wrapping storage.ErrDiskFull: nothing is lost, see
+// storage.Store.Close), a later call tries again.
 func (g *Guard) Close() error {
 	g.closeOnce.Do(func() {
 		g.closed.Store(true)
@@ -455,7 +480,7 @@ func (g *Guard) Close() error {
 		g.wmu.Lock()
 		defer g.wmu.Unlock()
 		var errs []error
-		if g.opts.snapshot {
+		if g.opts.snapshot && !g.store.ReadOnly() {
 			if err := g.writeSnapshot(context.Background()); err != nil {
 				g.opts.log.Warn("guard: filter snapshot not written", slog.Any("err", err))
 			}
@@ -463,6 +488,11 @@ func (g *Guard) Close() error {
 		errs = append(errs, g.store.Close())
 		g.closeErr = errors.Join(errs...)
 	})
+	g.closeMu.Lock()
+	defer g.closeMu.Unlock()
+	if errors.Is(g.closeErr, storage.ErrDiskFull) {
+		g.closeErr = g.store.Close()
+	}
 	return g.closeErr
 }
 

@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"fmt"
 	"log/slog"
 	"time"
 )
@@ -36,6 +37,8 @@ type options struct {
 	snapshot        bool
 	snapshotPath    string
 	inMemory        bool
+	readOnly        bool
+	mustExist       bool
 	syncWrites      bool
 	minFree         int64
 	rebuildInterval time.Duration
@@ -58,7 +61,10 @@ func defaultOptions() options {
 // (storage.Options.MinFreeBytes): while less is available, Block, Unblock
 // and Import fail with an error wrapping storage.ErrDiskFull and write
 // nothing, rather than let Badger fault on a full disk; Check goes on
-// answering. The default (0) is 64 MiB; negative disables the check.
+// answering. [Open] on such a filesystem opens the store for reading only
+// (as [WithReadOnly], but writes fail with storage.ErrDiskFull until the
+// guard is reopened). The default (0) is 64 MiB; negative disables the
+// check.
 func WithMinFreeDisk(bytes int64) Option { return func(o *options) { o.minFree = bytes } }
 
 // WithRegion sets the default region (ISO 3166-1 alpha-2, e.g. "GB") used to
@@ -133,6 +139,24 @@ func WithSnapshotPath(path string) Option {
 // nothing survives Close. For tests and demos. The default value is false.
 func WithInMemory() Option { return func(o *options) { o.inMemory = true } }
 
+// WithReadOnly makes [Open] open an existing store for reading only
+// (storage.Options.ReadOnly): Badger creates and writes nothing, so it
+// works on a full disk, and other read-only guards may share the store.
+// Check answers exactly as with a writable guard (the filter is loaded from
+// a snapshot that matches the store, or built by a scan); Block, Unblock
+// and Import fail with an error wrapping storage.ErrReadOnly, and Close
+// writes no snapshot. dir must hold a store: otherwise Open fails with an
+// error wrapping storage.ErrNoStore. The default value is false.
+func WithReadOnly() Option { return func(o *options) { o.readOnly = true } }
+
+// WithMustExist makes [Open] fail with an error wrapping
+// storage.ErrNoStore, creating nothing, when dir is missing or empty,
+// instead of creating a store (storage.Options.MustExist): for a service
+// that must never start with an empty blocklist because of a mistyped
+// path. (Open never creates a store in a directory holding other files.)
+// The default value is false.
+func WithMustExist() Option { return func(o *options) { o.mustExist = true } }
+
 // WithSyncWrites makes every block and unblock reach the disk (fsync)
 // before it returns, so it survives a power loss, not only a process crash.
 // It costs a few milliseconds a write. The default value is false.
@@ -155,10 +179,11 @@ func WithRebuildInterval(d time.Duration) Option {
 type BlockOption func(*blockOptions)
 
 type blockOptions struct {
-	source    string
-	expiry    time.Duration
-	expiresAt time.Time
-	createdAt time.Time
+	providerDomain bool
+	source         string
+	expiry         time.Duration
+	expiresAt      time.Time
+	createdAt      time.Time
 }
 
 // WithSource records where a block came from: "local" (the default for
@@ -176,3 +201,22 @@ func WithExpiresAt(t time.Time) BlockOption { return func(o *blockOptions) { o.e
 // WithCreatedAt records when the block was made, for blocks copied from
 // elsewhere (a remote list, an export). The default is the guard's clock.
 func WithCreatedAt(t time.Time) BlockOption { return func(o *blockOptions) { o.createdAt = t } }
+
+// AllowProviderDomain lets [Guard.Block] block the domain of a mailbox
+// provider (gmail.com, outlook.com, …; see [IsProviderDomain]), which
+// blocks every address there. Without it, such a block is refused.
+// [Guard.Import], [Guard.ImportEntries] and [Guard.BlockContact] (through
+// which the sync applies vendors' lists) take their input as given, so
+// that a restored export or a vendor's list is applied whole.
+func AllowProviderDomain() BlockOption { return func(o *blockOptions) { o.providerDomain = true } }
+
+// String returns "fail-closed" or "fail-open".
+func (m FailMode) String() string {
+	switch m {
+	case FailClosed:
+		return "fail-closed"
+	case FailOpen:
+		return "fail-open"
+	}
+	return fmt.Sprintf("FailMode(%d)", uint8(m))
+}

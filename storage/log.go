@@ -274,7 +274,7 @@ func (s *Store) DeleteOffset(ctx context.Context, consumer string) error {
 	if err := checkName("consumer name", consumer, maxNameLen); err != nil {
 		return err
 	}
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return err
 	}
 	defer s.leave()
@@ -297,7 +297,7 @@ const trimBatch = 8192
 // sequence numbers keep rising across a reopen. Trim stops at the first
 // record it must keep: records are in time order but for clock steps.
 func (s *Store) Trim(ctx context.Context) (int, error) {
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return 0, err
 	}
 	defer s.leave()

@@ -62,7 +62,7 @@ func (s *Store) DeleteMeta(ctx context.Context, key string) error {
 	if err := checkName("meta key", key, maxMetaKeyLen); err != nil {
 		return err
 	}
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return err
 	}
 	defer s.leave()

@@ -304,6 +304,9 @@ type blockRequest struct {
 	Reason     string   `json:"reason"`
 	Source     string   `json:"source"`  // default "local"
 	Expires    string   `json:"expires"` // as block --expires; "" never
+	// Force allows blocking a mailbox provider's domain (gmail.com, …),
+	// as block --force.
+	Force bool `json:"force"`
 }
 
 // blockJSON is one block in force, as POST /v1/blocks answers.
@@ -341,15 +344,27 @@ func (s *server) apiBlock(w http.ResponseWriter, r *http.Request) {
 		}
 		opts = append(opts, guard.WithExpiry(d))
 	}
+	if req.Force {
+		opts = append(opts, guard.AllowProviderDomain())
+	}
 	n := s.g.Normalizer()
 	for _, raw := range req.Recipients {
-		if _, err := n.Parse(raw); err != nil {
+		ct, err := n.Parse(raw)
+		if err != nil {
 			reason, _ := invalidReason(err)
 			if reason == "" {
 				reason = why(err)
 			}
 			writeJSON(w, http.StatusBadRequest, apiError{
 				Error:     fmt.Sprintf("invalid recipient %q: %s; nothing was blocked", raw, reason),
+				Recipient: raw,
+			})
+			return
+		}
+		if !req.Force && ct.Kind == normalize.Domain && guard.IsProviderDomain(ct.Value) {
+			writeJSON(w, http.StatusBadRequest, apiError{
+				Error: fmt.Sprintf("recipient %q: a mailbox provider's domain: blocking it blocks every address there; "+
+					`block the addresses, or set "force": true if that is meant; nothing was blocked`, raw),
 				Recipient: raw,
 			})
 			return

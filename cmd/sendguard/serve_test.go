@@ -313,6 +313,11 @@ func TestServeAdminAPI(t *testing.T) {
 	if c := p.checkOne("ann@example.com"); c.Blocked {
 		t.Fatalf("a refused block request blocked ann: %+v", c)
 	}
+	// A mailbox provider's domain needs "force".
+	p.api("POST", "/v1/blocks", map[string]any{"recipients": []string{"ann@example.com", "gmail.com"}}).wantError(t, 400, `"gmail.com"`, "force")
+	if c := p.checkOne("ann@example.com"); c.Blocked {
+		t.Fatalf("a refused block request blocked ann: %+v", c)
+	}
 	// A bad expiry, an empty list, a blank source.
 	p.api("POST", "/v1/blocks", map[string]any{"recipients": []string{"ann@example.com"}, "expires": "soon"}).wantError(t, 400, "expires")
 	p.api("POST", "/v1/blocks", map[string]any{"recipients": []string{}}).wantError(t, 400, "recipients")
@@ -356,7 +361,7 @@ func TestServeAdminAPI(t *testing.T) {
 	if r := res.Results[0]; !r.Blocked || r.Kind != "email" || r.Canonical != "ann@example.com" || r.Reason != "hard bounce" || r.Source != "crm" || r.CreatedAt == nil || r.Error != "" {
 		t.Fatalf("ann: %+v", r)
 	}
-	if r := res.Results[1]; !r.Blocked || r.Canonical != "x@sub.spam.test" {
+	if r := res.Results[1]; !r.Blocked || r.Canonical != "x@sub.spam.test" || r.Matched != "spam.test" || r.Match != "domain" || r.ExpiresAt == nil {
 		t.Fatalf("subdomain of a blocked domain: %+v", r)
 	}
 	if r := res.Results[2]; r.Blocked || r.CreatedAt != nil || r.Canonical != "carol@example.com" {
@@ -367,7 +372,7 @@ func TestServeAdminAPI(t *testing.T) {
 	}
 	// The raw field names are check --json's.
 	raw := p.api("POST", "/v1/check", map[string]any{"recipients": []string{"ann@example.com"}}).body
-	for _, f := range []string{`"input"`, `"kind"`, `"canonical"`, `"blocked"`, `"reason"`, `"source"`, `"created_at"`, `"error"`} {
+	for _, f := range []string{`"input"`, `"kind"`, `"canonical"`, `"blocked"`, `"reason"`, `"source"`, `"created_at"`, `"error"`, `"matched"`, `"match"`, `"expires_at"`} {
 		if !bytes.Contains(raw, []byte(f)) {
 			t.Fatalf("check result lacks %s: %s", f, raw)
 		}
@@ -443,7 +448,7 @@ func TestServeAdminAPI(t *testing.T) {
 	}
 	// The blocks are there after the stop.
 	wantLines(t, s.run("", "check", "bob@example.com", "+14155550100").want(t, 1).stdout,
-		"blocked\tbob@example.com\t\tlocal", "blocked\t+14155550100\thard bounce\tcrm")
+		"blocked\tbob@example.com\t\tlocal\tbob@example.com", "blocked\t+14155550100\thard bounce\tcrm\t+14155550100")
 }
 
 // sameKeys reports whether two decoded JSON objects have the same keys,
@@ -635,7 +640,7 @@ func TestServeOneClickUnsubscribe(t *testing.T) {
 	if code, _ := p.stop(); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	wantLines(t, s.run("", "check", "fay@example.com").want(t, 1).stdout, "blocked\tfay@example.com\tone-click unsubscribe\tunsubscribe")
+	wantLines(t, s.run("", "check", "fay@example.com").want(t, 1).stdout, "blocked\tfay@example.com\tone-click unsubscribe\tunsubscribe\tfay@example.com")
 }
 
 func TestServeSMSWebhook(t *testing.T) {

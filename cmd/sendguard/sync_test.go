@@ -132,7 +132,7 @@ func TestSyncOnce(t *testing.T) {
 	}
 	// ...and pulled from them, with the vendor as source.
 	r = s.run("", "check", "cx@vendor.example", "+447946000001").want(t, 1)
-	wantLines(t, r.stdout, "blocked\tcx@vendor.example\tcx says\topencx", "blocked\t+447946000001\toc says\tocamba")
+	wantLines(t, r.stdout, "blocked\tcx@vendor.example\tcx says\topencx\tcx@vendor.example", "blocked\t+447946000001\toc says\tocamba\t+447946000001")
 
 	// stats shows the sync's state.
 	st := s.run("", "stats").want(t, 0).stdout
