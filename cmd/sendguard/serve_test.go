@@ -45,7 +45,11 @@ type serveProc struct {
 // the API token and env, and waits for its "listening on" line.
 func startServe(t *testing.T, s *sandbox, env []string, args ...string) *serveProc {
 	t.Helper()
-	cmd := exec.Command(binPath, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	base := []string{"serve", "--addr", "127.0.0.1:0"}
+	if slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, envAddr+"=") }) {
+		base = base[:1] // the address comes from the environment
+	}
+	cmd := exec.Command(binPath, append(base, args...)...)
 	cmd.Dir = s.dir
 	cmd.Env = append(baseEnv(), append([]string{"SENDGUARD_DB=" + s.db, "SENDGUARD_API_TOKEN=" + apiToken}, env...)...)
 	errPipe, err := cmd.StderrPipe()
@@ -552,6 +556,20 @@ func TestServeHealthReadyMetrics(t *testing.T) {
 	p.do("GET", "/openapi.json", "", "", nil).want(t, 200, &doc)
 	if doc["openapi"] == nil {
 		t.Fatalf("openapi.json: %v", doc)
+	}
+}
+
+func TestServeAddrFromEnvironment(t *testing.T) {
+	t.Parallel()
+	s := newSandbox(t)
+	p := startServe(t, s, []string{"SENDGUARD_ADDR=127.0.0.1:0"})
+	if !strings.HasPrefix(p.base, "http://127.0.0.1:") || strings.HasSuffix(p.base, ":0") {
+		t.Fatalf("bound %q", p.base)
+	}
+	p.do("GET", "/healthz", "", "", nil).want(t, 200, nil)
+	// The default, without flag or variable, is documented.
+	if !strings.Contains(s.run("", "help", "serve").stdout, defaultAddr) {
+		t.Fatalf("help serve does not give the default address %s", defaultAddr)
 	}
 }
 
