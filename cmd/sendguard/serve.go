@@ -94,9 +94,6 @@ func (a *app) serve(args []string) int {
 	if err := cfg.logLevel.UnmarshalText([]byte(*level)); err != nil {
 		return a.failf("serve: --log-level %q: want debug, info, warn or error", *level)
 	}
-	if *level == "" {
-		cfg.logLevel = slog.LevelInfo
-	}
 	if cfg.interval <= 0 {
 		return a.failf("serve: --interval %v: must be positive", cfg.interval)
 	}
@@ -115,6 +112,16 @@ func (a *app) serve(args []string) int {
 	}
 	if (cfg.smsToken == "") != (cfg.smsURL == "") {
 		return a.failf("serve: the SMS webhook needs both %s and %s", envTwilioToken, envSMSURL)
+	}
+	if cfg.unsubURL != "" {
+		if _, err := unsubscribePath(cfg.unsubURL, cfg.unsubSecret); err != nil {
+			return a.failf("serve: %s", err)
+		}
+	}
+	if cfg.smsURL != "" {
+		if u, err := url.Parse(cfg.smsURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return a.failf("serve: %s %q: want the webhook's absolute http(s) URL", envSMSURL, cfg.smsURL)
+		}
 	}
 	var remotes []blocksync.Remote
 	if cfg.sync {
@@ -317,23 +324,9 @@ func newServer(a *app, g *guard.Guard, cfg serveConfig, log *slog.Logger) (*serv
 // them; the path it is served at is the URL's, which must not be "/" nor
 // fall under a path serve uses itself.
 func newUnsubscriber(g *guard.Guard, rawURL, secret string, clock *optout.Clock, log *slog.Logger) (*optout.Unsubscriber, string, error) {
-	if len(secret) < optout.MinSecretLen {
-		return nil, "", fmt.Errorf("%s: want at least %d bytes (e.g. the output of 'openssl rand -base64 48'), got %d",
-			envUnsubSecret, optout.MinSecretLen, len(secret))
-	}
-	u, err := url.Parse(rawURL)
+	path, err := unsubscribePath(rawURL, secret)
 	if err != nil {
-		return nil, "", fmt.Errorf("%s: not a URL", envUnsubURL)
-	}
-	path := strings.TrimSuffix(u.EscapedPath(), "/")
-	if path == "" {
-		return nil, "", fmt.Errorf("%s %q: want a path, e.g. https://mail.example.com/unsubscribe", envUnsubURL, rawURL)
-	}
-	for _, p := range reservedPaths() {
-		p = strings.TrimSuffix(p, "/") + "/"
-		if strings.HasPrefix(path+"/", p) || strings.HasPrefix(p, path+"/") {
-			return nil, "", fmt.Errorf("%s %q: the path %s is serve's own", envUnsubURL, rawURL, strings.TrimSuffix(p, "/"))
-		}
+		return nil, "", err
 	}
 	us, err := optout.NewUnsubscriber(g, optout.UnsubscribeConfig{
 		Secret: []byte(secret),
@@ -344,7 +337,32 @@ func newUnsubscriber(g *guard.Guard, rawURL, secret string, clock *optout.Clock,
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %s", envUnsubURL, why(err))
 	}
-	return us, path + "/", nil
+	return us, path, nil
+}
+
+// unsubscribePath checks the one-click configuration before anything is
+// opened, and returns the path to mount the handler on, with a trailing
+// slash.
+func unsubscribePath(rawURL, secret string) (string, error) {
+	if len(secret) < optout.MinSecretLen {
+		return "", fmt.Errorf("%s: want at least %d bytes (e.g. the output of 'openssl rand -base64 48'), got %d",
+			envUnsubSecret, optout.MinSecretLen, len(secret))
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("%s %q: want an https URL with a host and no query, e.g. https://mail.example.com/unsubscribe", envUnsubURL, rawURL)
+	}
+	path := strings.TrimSuffix(u.EscapedPath(), "/")
+	if path == "" {
+		return "", fmt.Errorf("%s %q: want a path, e.g. https://mail.example.com/unsubscribe", envUnsubURL, rawURL)
+	}
+	for _, p := range reservedPaths() {
+		p = strings.TrimSuffix(p, "/") + "/"
+		if strings.HasPrefix(path+"/", p) || strings.HasPrefix(p, path+"/") {
+			return "", fmt.Errorf("%s %q: the path %s is serve's own", envUnsubURL, rawURL, strings.TrimSuffix(p, "/"))
+		}
+	}
+	return path + "/", nil
 }
 
 // reservedPaths are the paths (or, ending in "/", trees) serve answers

@@ -265,17 +265,23 @@ func TestServeRefusesBadConfiguration(t *testing.T) {
 			"SENDGUARD_UNSUBSCRIBE_SECRET=" + longSecret}, nil, []string{"/v1", "serve's own"}},
 		{"sms token without url", []string{"SENDGUARD_API_TOKEN=t", "SENDGUARD_TWILIO_AUTH_TOKEN=x-s3cr3t"}, nil,
 			[]string{"SENDGUARD_SMS_WEBHOOK_URL"}},
+		{"relative sms url", []string{"SENDGUARD_API_TOKEN=t", "SENDGUARD_TWILIO_AUTH_TOKEN=x-s3cr3t", "SENDGUARD_SMS_WEBHOOK_URL=/sms/inbound"}, nil,
+			[]string{"SENDGUARD_SMS_WEBHOOK_URL", "absolute"}},
 		{"sync without vendor", []string{"SENDGUARD_API_TOKEN=t"}, []string{"--sync"}, []string{"no vendor configured"}},
 		{"fleet", []string{"SENDGUARD_API_TOKEN=t"}, []string{"--nats", "nats://127.0.0.1:4222", "--member", "a"},
 			[]string{"fleet", "not available"}},
-		{"bad address", []string{"SENDGUARD_API_TOKEN=t"}, []string{"--addr", "127.0.0.1:99999"}, []string{"--addr"}},
 		{"argument", []string{"SENDGUARD_API_TOKEN=t"}, []string{"extra"}, []string{"unexpected argument"}},
+		// Last: the address is bound after the store is opened.
+		{"bad address", []string{"SENDGUARD_API_TOKEN=t"}, []string{"--addr", "127.0.0.1:99999"}, []string{"--addr"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := s.runEnv(append([]string{"SENDGUARD_DB=" + s.db}, tc.env...), "", append([]string{"serve", "--addr", "127.0.0.1:0"}, tc.args...)...).want(t, 2)
 			wantOneErrorLine(t, r, tc.want...)
 			if strings.Contains(r.stderr, "s3cr3t") {
 				t.Fatalf("stderr shows a secret: %s", r.stderr)
+			}
+			if tc.name != "bad address" && exists(s.db) {
+				t.Fatalf("a refused serve created the data directory")
 			}
 		})
 	}
