@@ -853,6 +853,7 @@ func TestServeStopUnderLoad(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	stopAt := time.Now()
 	code, took := p.stop()
 	close(stopLoad)
 	wg.Wait()
@@ -861,6 +862,10 @@ func TestServeStopUnderLoad(t *testing.T) {
 	}
 	if len(acked) < 200 {
 		t.Fatalf("only %d blocks acknowledged", len(acked))
+	}
+	// The guard was closed: the filter snapshot was written at the stop.
+	if fi, err := os.Stat(filepath.Join(s.db, "sendguard-filter.snap")); err != nil || fi.ModTime().Before(stopAt.Add(-time.Second)) {
+		t.Fatalf("no filter snapshot written at the stop: %v", err)
 	}
 	exported := map[string]bool{}
 	for _, l := range lines(s.run("", "export").want(t, 0).stdout) {
@@ -875,6 +880,63 @@ func TestServeStopUnderLoad(t *testing.T) {
 	if !strings.Contains(p.logs(), "serve: stopped") {
 		t.Fatalf("no clean stop in the logs:\n%s", p.logs())
 	}
+}
+
+// TestServeStopFinishesInFlight: a request whose body is still arriving
+// when SIGTERM comes is finished and answered 200, and its block is there
+// after the restart.
+func TestServeStopFinishesInFlight(t *testing.T) {
+	t.Parallel()
+	s := newSandbox(t)
+	p := startServe(t, s, nil)
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest("POST", p.base+"/v1/blocks", pr)
+	req.Header.Set("Authorization", "Bearer "+apiToken)
+	type answer struct {
+		status int
+		err    error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		res, err := p.http.Do(req)
+		if err != nil {
+			done <- answer{err: err}
+			return
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		done <- answer{status: res.StatusCode}
+	}()
+	if _, err := io.WriteString(pw, `{"recipients": ["inflight@example.com"], `); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // the server reads the headers and starts the handler
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // the shutdown has begun
+	select {
+	case <-p.done:
+		t.Fatalf("serve exited with a request in flight:\n%s", p.logs())
+	default:
+	}
+	if _, err := io.WriteString(pw, `"reason": "late"}`); err != nil {
+		t.Fatal(err)
+	}
+	_ = pw.Close()
+	a := <-done
+	if a.err != nil || a.status != 200 {
+		t.Fatalf("in-flight request: status %d, err %v\n%s", a.status, a.err, p.logs())
+	}
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not exit within 10s")
+	}
+	if p.code != 0 {
+		t.Fatalf("exit %d", p.code)
+	}
+	wantLines(t, s.run("", "check", "inflight@example.com").want(t, 1).stdout, "blocked\tinflight@example.com\tlate\tlocal\tinflight@example.com")
 }
 
 // TestServeDocumentedRoutesAnswer sends each route of the OpenAPI
