@@ -767,6 +767,11 @@ func TestServeFeedback(t *testing.T) {
 	if fb.Type != "complaint" || len(fb.Recipients) == 0 || !fb.Recipients[0].Blocked || fb.Recipients[0].Source != optout.SourceComplaint {
 		t.Fatalf("complaint: %+v", fb)
 	}
+	// A soft bounce is counted, not blocked (3 within 7 days block).
+	p.do("POST", "/v1/feedback", apiToken, "message/rfc822", read("postfix-delayed.eml")).want(t, 200, &fb)
+	if fb.Type != "soft-bounce" || fb.NewlyBlocked != 0 || len(fb.Recipients) != 1 || fb.Recipients[0].Blocked {
+		t.Fatalf("soft bounce: %+v", fb)
+	}
 	// Not a report; the wrong type; empty; too large; no token.
 	p.do("POST", "/v1/feedback", apiToken, "message/rfc822", read("not-report.eml")).wantError(t, 422, "not a delivery-status")
 	p.do("POST", "/v1/feedback", apiToken, "application/json", read("postfix-hard.eml")).wantError(t, 415, "message/rfc822")
@@ -954,6 +959,9 @@ func TestServeDocumentedRoutesAnswer(t *testing.T) {
 		r := p.do(op.method, op.path, apiToken, ct, body)
 		if r.status == 404 || r.status == 405 || r.status == 401 {
 			t.Errorf("%s %s: %d %s: documented but not routed", op.method, op.path, r.status, r.body)
+		}
+		if r := p.do(op.method, op.path, "", ct, body); r.status != 401 {
+			t.Errorf("%s %s without the token: %d, want 401", op.method, op.path, r.status)
 		}
 	}
 }
