@@ -600,6 +600,17 @@ func TestServeInUseSaysWhere(t *testing.T) {
 	if hint := servingHint(s.db); hint != "" {
 		t.Fatalf("hint from a dead process: %q", hint)
 	}
+	// Such a note does not stop the store from opening, and the next
+	// serve replaces it and removes it at its stop.
+	s.run("", "check", "a@example.com").want(t, 0)
+	p2 := startServe(t, s, nil)
+	b, err := os.ReadFile(filepath.Join(s.db, serveNoteFile))
+	if err != nil || !strings.Contains(string(b), "addr="+p2.base+"\n") {
+		t.Fatalf("note while serving: %q, %v", b, err)
+	}
+	if code, _ := p2.stop(); code != 0 || exists(filepath.Join(s.db, serveNoteFile)) {
+		t.Fatalf("exit %d; note left: %v", code, exists(filepath.Join(s.db, serveNoteFile)))
+	}
 }
 
 func TestServeOneClickUnsubscribe(t *testing.T) {
