@@ -517,7 +517,8 @@
 //
 // Each block is written before its 2xx goes out. On SIGTERM or SIGINT,
 // serve stops accepting connections, lets the requests in flight finish
-// (up to 7 s), stops the sync, closes the database (writing the filter
+// (up to 7 s), stops the sync (logging each vendor's summary line, as
+// sync prints it), closes the database (writing the filter
 // snapshot) and exits 0, within 10 s; a second signal kills it at once.
 // Exit 2 on a configuration error or if the address cannot be bound.
 //

@@ -208,6 +208,13 @@ func (a *app) runServer(s *server, e *blocksync.Engine, ln net.Listener, base, n
 	cancel()
 	stopSync()
 	wg.Wait()
+	if e != nil {
+		if stats, err := e.Stats(context.Background()); err == nil {
+			for _, st := range stats {
+				s.log.Info("serve: sync", slog.String("summary", a.redact(summaryLine(st.Remote, st.Counts, st.Pending))))
+			}
+		}
+	}
 	if err := os.Remove(note); err != nil && !errors.Is(err, os.ErrNotExist) {
 		s.log.Warn("serve: cannot remove the note", slog.String("file", note), slog.String("err", why(err)))
 	}

@@ -816,6 +816,11 @@ func TestServeSync(t *testing.T) {
 	if code, took := p.stop(); code != 0 || took > 10*time.Second {
 		t.Fatalf("stop: exit %d after %v", code, took)
 	}
+	for _, want := range []string{`summary="opencx: pushed `, `summary="ocamba: pushed `} {
+		if !strings.Contains(p.logs(), want) {
+			t.Fatalf("no sync summary %q at the stop:\n%s", want, p.logs())
+		}
+	}
 }
 
 // TestServeStopUnderLoad sends SIGTERM while clients block recipients:
