@@ -34,11 +34,12 @@
 // holds no sendguard database — missing, empty, or holding other files —
 // with exit code 2 and an error naming it, and create nothing, so a
 // mistyped --db never answers "allowed" for everyone. The commands that
-// write (block, unblock, import, sync, dead-letters --retry) create the
-// database in a missing or empty directory, never in one that holds other
-// files. A directory is used by one writing process at a time: while one
-// (a sync, say) has it open, another command fails with "in use by another
-// process" and exit code 2; reading commands may run side by side.
+// write (block, unblock, import, sync, serve, dead-letters --retry)
+// create the database in a missing or empty directory, never in one that
+// holds other files. A directory is used by one writing process at a time:
+// while one (a sync, say) has it open, another command fails with "in use
+// by another process" and exit code 2 (when serve holds it, the error
+// says so and gives its address); reading commands may run side by side.
 //
 // On a nearly full disk (under 64 MiB free) the reading commands go on
 // answering, and the writing ones fail with "disk almost full" and exit
