@@ -61,8 +61,11 @@
 //
 // [Guard.Unblock] removes a block. Bloom filters cannot forget, so the key
 // stays a "maybe" (one store read) until the next rebuild, which the guard
-// runs in the background once enough keys are stale or the filter is over
-// capacity. A block made with [WithExpiry] lapses by itself.
+// runs in the background once enough unblocked keys are stale or the filter
+// is over capacity. A block made with [WithExpiry] lapses by itself: the
+// store stops answering for it at once, but its key is not counted as
+// stale, so it stays a "maybe" until a rebuild made for another reason
+// (or [Guard.Rebuild]).
 //
 // # Concurrency
 //
@@ -90,8 +93,10 @@
 //
 // # Lifecycle
 //
-// [Open] starts one background goroutine (the filter's maintenance);
-// [Guard.Close] stops it, writes the filter snapshot and closes the store.
+// [Open] starts the guard's maintenance goroutine (filter rebuilds and
+// change-log trimming) and, for a store on disk, the store's value-log
+// garbage collection. [Guard.Close] stops both, trims the change log once
+// more, writes the filter snapshot and closes the store.
 //
 // # One writer
 //
@@ -139,6 +144,26 @@
 // consistent read of the live blocks and the sequence number it is at,
 // after which it tails the log — no live block is missed, and no block
 // unblocked before the read is seen.
+//
+// # Retention and trimming
+//
+// The change log is also the audit trail, so the guard keeps each record
+// for [WithLogRetention] (default [DefaultLogRetention], 30 days) and
+// trims it after that, once every registered consumer has passed it: on
+// its maintenance schedule while open, and once more in [Guard.Close].
+// With no consumer at all, the retention alone decides. Retention 0 trims
+// a record as soon as every consumer has passed it. A consumer gone for
+// good holds back every record after its offset until it is forgotten
+// ([Replication.Forget]); [Replication.LogStats] tells how big the log is
+// and, through HeldBy, which consumer holds it back. Trimming never hides
+// a change from a consumer: one whose offset falls behind the trimmed part
+// gets [ErrBehindLog] and bootstraps as above.
+//
+// # Upgrading
+//
+// [Open] moves sync state kept in the layout before the replication view
+// (meta keys "sync/<remote>/…") into the consumer state of
+// "remote/<remote>", once.
 //
 // # Logging
 //

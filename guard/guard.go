@@ -38,7 +38,7 @@ type Guard struct {
 
 	allowed, blocked, invalid           counter
 	maybes, falsePositives, storeErrors counter
-	blocks, unblocks, imported          atomic.Uint64
+	blocks, unblocks, imported, trimmed atomic.Uint64
 	lastRebuildErr                      atomic.Pointer[error]
 
 	notifyMu sync.Mutex
@@ -80,7 +80,15 @@ func Open(dir string, opts ...Option) (*Guard, error) {
 	if dir == "" && !o.inMemory {
 		return nil, fmt.Errorf("guard: open: no directory given (pass guard.WithInMemory() for a store in memory): %w", storage.ErrInvalid)
 	}
+	if o.retention < 0 {
+		return nil, fmt.Errorf("guard: log retention %v is negative", o.retention)
+	}
+	reten := o.retention
+	if reten == 0 {
+		reten = -1 // storage: no retention
+	}
 	sopts := storage.Options{
+		LogRetention:    reten,
 		InMemory:        o.inMemory,
 		Logger:          o.log,
 		ProviderFolding: o.folding,
@@ -138,6 +146,11 @@ func newGuard(s *storage.Store, o options) (*Guard, error) {
 		kick:     make(chan struct{}, 1),
 	}
 	ctx := context.Background()
+	if !s.ReadOnly() { // a reader sees old sync state as missing until a writer opens
+		if err := g.migrateSyncState(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if err := g.loadDomains(ctx); err != nil {
 		return nil, err
 	}
@@ -215,15 +228,6 @@ func (g *Guard) Check(ctx context.Context, recipient string) (Verdict, error) {
 	return g.check(ctx, recipient, c)
 }
 
-// CheckContact is Check for a contact that is already canonical (from the
-// guard's [Guard.Normalizer]).
-func (g *Guard) CheckContact(ctx context.Context, c normalize.Contact) (Verdict, error) {
-	if g.closed.Load() {
-		return Verdict{Input: c.Value}, ErrClosed
-	}
-	return g.check(ctx, c.Value, c)
-}
-
 func (g *Guard) check(ctx context.Context, input string, c normalize.Contact) (Verdict, error) {
 	// The key is built on the stack: it goes to the filter only, which
 	// does not keep it. The store look-up (the rare slow path) makes its own.
@@ -288,22 +292,6 @@ func (g *Guard) confirm(ctx context.Context, v *Verdict, matched normalize.Conta
 	v.Blocked, v.Scope, v.BlockedContact = true, m, matched
 	v.Reason, v.Source, v.CreatedAt, v.ExpiresAt = e.Reason, e.Source, e.CreatedAt, e.ExpiresAt
 	return true, nil
-}
-
-// CheckAll checks every recipient in order. The verdicts are in the same
-// order as recipients. The error joins the per-recipient errors (invalid
-// input, an unavailable store); the verdicts are complete either way.
-func (g *Guard) CheckAll(ctx context.Context, recipients []string) ([]Verdict, error) {
-	out := make([]Verdict, len(recipients))
-	var errs []error
-	for i, r := range recipients {
-		v, err := g.Check(ctx, r)
-		out[i] = v
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return out, errors.Join(errs...)
 }
 
 // Block blocks recipient — an email address, a phone number or a domain
@@ -393,9 +381,14 @@ func (g *Guard) entry(c normalize.Contact, original, reason, defSource string, o
 // put writes e: the one path by which a single block reaches the store.
 // The domain set and the filter learn the contact before put returns.
 func (g *Guard) put(ctx context.Context, e storage.Entry) (bool, error) {
-	c := e.Contact
 	g.wmu.Lock()
 	defer g.wmu.Unlock()
+	return g.putLocked(ctx, e)
+}
+
+// putLocked is put with g.wmu held.
+func (g *Guard) putLocked(ctx context.Context, e storage.Entry) (bool, error) {
+	c := e.Contact
 	if g.closed.Load() {
 		return false, ErrClosed
 	}
@@ -444,6 +437,11 @@ func (g *Guard) UnblockContact(ctx context.Context, c normalize.Contact) (bool, 
 func (g *Guard) remove(ctx context.Context, c normalize.Contact, source, origin string) (bool, error) {
 	g.wmu.Lock()
 	defer g.wmu.Unlock()
+	return g.removeLocked(ctx, c, source, origin)
+}
+
+// removeLocked is remove with g.wmu held.
+func (g *Guard) removeLocked(ctx context.Context, c normalize.Contact, source, origin string) (bool, error) {
 	if g.closed.Load() {
 		return false, ErrClosed
 	}
@@ -465,9 +463,10 @@ func (g *Guard) remove(ctx context.Context, c normalize.Contact, source, origin 
 	return existed, nil
 }
 
-// Close stops the guard's background work, writes the filter snapshot (if
-// snapshots are on and the store is writable), and closes the store.
-// It waits for a block in flight. Close is idempotent and
+// Close stops the guard's background work, trims the change log (see
+// [WithLogRetention]; for a few seconds at most), writes the filter
+// snapshot (if snapshots are on), and closes the store; a read-only guard
+// does neither. It waits for a block in flight. Close is idempotent and
 // safe to call concurrently; every call returns the first call's result,
 // except that when the store could not be closed for lack of disk space
 // (an error wrapping storage.ErrDiskFull: nothing is lost, see
@@ -480,6 +479,7 @@ func (g *Guard) Close() error {
 		g.wmu.Lock()
 		defer g.wmu.Unlock()
 		var errs []error
+		g.trimLog(context.Background())
 		if g.opts.snapshot && !g.store.ReadOnly() {
 			if err := g.writeSnapshot(context.Background()); err != nil {
 				g.opts.log.Warn("guard: filter snapshot not written", slog.Any("err", err))

@@ -42,6 +42,7 @@ type options struct {
 	syncWrites      bool
 	minFree         int64
 	rebuildInterval time.Duration
+	retention       time.Duration
 }
 
 func defaultOptions() options {
@@ -54,6 +55,7 @@ func defaultOptions() options {
 		now:             time.Now,
 		snapshot:        true,
 		rebuildInterval: time.Minute,
+		retention:       DefaultLogRetention,
 	}
 }
 
@@ -162,10 +164,12 @@ func WithMustExist() Option { return func(o *options) { o.mustExist = true } }
 // It costs a few milliseconds a write. The default value is false.
 func WithSyncWrites(on bool) Option { return func(o *options) { o.syncWrites = on } }
 
-// WithRebuildInterval sets how often the guard looks whether its filter
-// needs a rebuild (over capacity, or too many stale bits from unblocks and
-// expiries); a block or unblock also prompts a look. The default value is
-// one minute.
+// WithRebuildInterval sets the guard's maintenance schedule: how often it
+// looks whether its filter needs a rebuild (over capacity, or too many
+// stale bits from unblocks) and trims the change log (see
+// [WithLogRetention]); a block or unblock also prompts a look at the
+// filter. Expired blocks are not counted as stale: their bits go at the
+// next rebuild made for another reason. The default value is one minute.
 func WithRebuildInterval(d time.Duration) Option {
 	return func(o *options) {
 		if d > 0 {
@@ -173,6 +177,23 @@ func WithRebuildInterval(d time.Duration) Option {
 		}
 	}
 }
+
+// DefaultLogRetention is how long the guard keeps a change-log record by
+// default: a month of audit trail (who blocked and unblocked what, and
+// when), and a month in which a consumer that falls behind can still
+// catch up from the log rather than from the entries.
+const DefaultLogRetention = 30 * 24 * time.Hour
+
+// WithLogRetention sets how long a change-log record is kept at least.
+// While the guard is open it trims, on its maintenance schedule (see
+// [WithRebuildInterval]) and once more in [Guard.Close], every record that
+// is older than d and that every consumer has passed
+// ([Replication.SetOffset]); with no consumer at all, d alone decides. 0
+// trims a record as soon as every consumer has passed it. A consumer that
+// is gone for good holds the log back until it is forgotten
+// ([Replication.Forget]). The default value is [DefaultLogRetention] (30
+// days); a negative d makes [Open] fail.
+func WithLogRetention(d time.Duration) Option { return func(o *options) { o.retention = d } }
 
 // BlockOption configures one [Guard.Block], [Guard.BlockContact] or
 // [Guard.Import] call.

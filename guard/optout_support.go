@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"time"
 
@@ -34,20 +33,7 @@ func (g *Guard) UnblockContactIfSource(ctx context.Context, c normalize.Contact,
 	if !ok || e.Source != source {
 		return false, nil
 	}
-	existed, err := g.store.Delete(ctx, c, sourceLocal)
-	if err != nil {
-		return false, fmt.Errorf("guard: unblock: %w", err)
-	}
-	if c.Kind == normalize.Domain {
-		g.removeDomain(c.Value)
-	}
-	if existed {
-		g.unblocks.Add(1)
-		g.filter.NoteStale(1)
-		g.opts.log.Debug("guard: unblocked", slog.Any("recipient", c), slog.String("source", source))
-		g.changed()
-	}
-	return existed, nil
+	return g.removeLocked(ctx, c, sourceLocal, "")
 }
 
 // maxEvents bounds the times kept per counter: a counter that needs more

@@ -26,13 +26,13 @@ func TestGuard_UnblockContactIfSource(t *testing.T) {
 	if ok, err := g.UnblockContactIfSource(ctx, op, "sms"); ok || err != nil {
 		t.Errorf("unblock of a local block by source sms = %v, %v; want false, nil", ok, err)
 	}
-	if v, _ := g.CheckContact(ctx, op); !v.Blocked {
+	if v, _ := g.Check(ctx, op.Value); !v.Blocked {
 		t.Error("the operator's block was lifted")
 	}
 	if ok, err := g.UnblockContactIfSource(ctx, sms, "sms"); !ok || err != nil {
 		t.Errorf("unblock of an sms block = %v, %v; want true, nil", ok, err)
 	}
-	if v, _ := g.CheckContact(ctx, sms); v.Blocked {
+	if v, _ := g.Check(ctx, sms.Value); v.Blocked {
 		t.Error("the sms block is still there")
 	}
 	if ok, _ := g.UnblockContactIfSource(ctx, sms, "sms"); ok {

@@ -84,6 +84,16 @@ func (r *Replication) LastSeq(ctx context.Context) (uint64, error) {
 	return r.g.store.LastSeq(ctx)
 }
 
+// LogStats describes the change log — its first and last record, how many
+// it holds, how far it was trimmed — and every consumer's offset. It reads
+// every record's key, not its value.
+func (r *Replication) LogStats(ctx context.Context) (storage.LogStats, error) {
+	if err := r.open(); err != nil {
+		return storage.LogStats{}, err
+	}
+	return r.g.store.LogStats(ctx)
+}
+
 // Changes returns a channel that is closed at the next change to the
 // blocklist (a block, an unblock, an import, an applied change). Call it
 // again after each wake-up for a new channel, and call it before reading

@@ -127,10 +127,13 @@
 // A consumer's offset is the seq of the last record it handled; it never
 // moves backwards. [Store.Trim] removes a record only when every registered
 // consumer has passed it (Seq <= the smallest offset) and it is older than
-// Options.LogRetention (7 days by default); with no consumer registered,
-// retention alone decides, so a consumer that registers late sees at least
-// the retention period. [Store.DeleteOffset] unregisters a consumer that
-// would otherwise hold the log forever. The last record is never trimmed.
+// Options.LogRetention (30 days by default; none when negative); with no
+// consumer registered, retention alone decides, so a consumer that
+// registers late sees at least the retention period. [Store.DeleteOffset]
+// unregisters a consumer that would otherwise hold the log forever, and
+// [LogStats.HeldBy] names the one furthest behind. The last record is never
+// trimmed. The store never trims by itself: the guard calls Trim on its
+// maintenance schedule and when it closes.
 // Trim first records how far it goes ([Store.Trimmed]), so a consumer whose
 // offset is below that has missed records: it starts again from
 // [Store.ScanAt], one consistent read of the live entries together with the

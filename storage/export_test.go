@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -50,4 +51,27 @@ func (s *Store) RawGet(key []byte) ([]byte, error) {
 		return err
 	})
 	return v, err
+}
+
+// Offsets returns every registered consumer's offset (LogStats has them
+// for callers outside the package).
+func (s *Store) Offsets(ctx context.Context) (map[string]uint64, error) {
+	if err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer s.leave()
+	return s.offsets()
+}
+
+// CollectGarbage runs Badger's value-log GC now, in the calling goroutine:
+// it rewrites value-log files that are at least half garbage until none is
+// left (or ctx is done), and returns how many it rewrote. The store also
+// does this in the background every Options.GCInterval. It returns (0, nil)
+// for an in-memory store.
+func (s *Store) CollectGarbage(ctx context.Context) (int, error) {
+	if err := s.enterWrite(ctx); err != nil {
+		return 0, err
+	}
+	defer s.leave()
+	return s.collectGarbage(ctx)
 }

@@ -60,9 +60,11 @@ type Options struct {
 	// value disables it. It never runs for an in-memory store.
 	GCInterval time.Duration
 
-	// LogRetention is how long a change-log record is kept after every
-	// consumer has passed it (see [Store.Trim]). The default value (0) is
-	// 7 days.
+	// LogRetention is how long a change-log record is kept at least, even
+	// after every consumer has passed it (see [Store.Trim]): the log is also
+	// the audit trail of who blocked and unblocked what. The default value
+	// (0) is 30 days; a negative value keeps no record longer than the
+	// consumers need it.
 	LogRetention time.Duration
 
 	// MinFreeBytes is the free space the store keeps on its filesystem:
@@ -95,7 +97,7 @@ const (
 
 	defaultMinFreeBytes = 64 << 20
 	defaultGCInterval   = 5 * time.Minute
-	defaultLogRetention = 7 * 24 * time.Hour
+	defaultLogRetention = 30 * 24 * time.Hour
 )
 
 func (o Options) withDefaults() Options {
@@ -105,8 +107,11 @@ func (o Options) withDefaults() Options {
 	if o.MinFreeBytes == 0 {
 		o.MinFreeBytes = defaultMinFreeBytes
 	}
-	if o.LogRetention <= 0 {
+	switch {
+	case o.LogRetention == 0:
 		o.LogRetention = defaultLogRetention
+	case o.LogRetention < 0:
+		o.LogRetention = 0
 	}
 	if o.Clock == nil {
 		o.Clock = time.Now

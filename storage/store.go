@@ -491,19 +491,6 @@ func (s *Store) startGC(tick <-chan time.Time, stop func()) {
 	}()
 }
 
-// CollectGarbage runs Badger's value-log GC now, in the calling goroutine:
-// it rewrites value-log files that are at least half garbage until none is
-// left (or ctx is done), and returns how many it rewrote. The store also
-// does this in the background every Options.GCInterval. It returns (0, nil)
-// for an in-memory store.
-func (s *Store) CollectGarbage(ctx context.Context) (int, error) {
-	if err := s.enterWrite(ctx); err != nil {
-		return 0, err
-	}
-	defer s.leave()
-	return s.collectGarbage(ctx)
-}
-
 func (s *Store) collectGarbage(ctx context.Context) (int, error) {
 	if err := s.roomToWrite(); err != nil {
 		return 0, err // GC rewrites through memory-mapped files too

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/sendguard/sendguard/guard"
 	"github.com/sendguard/sendguard/normalize"
@@ -37,10 +38,14 @@ type app struct {
 	// errOut is the stderr given to run, for the terminal test.
 	errOut io.Writer
 	getenv func(string) string
-	// secrets are the vendor tokens in use: redact removes them from
-	// every line this program writes about the sync.
+	// secrets are the vendor tokens the environment configures, read at
+	// the start of every command (not only those that build remotes):
+	// redact removes them from every line this program writes.
 	secrets []string
 }
+
+// tokenVars name the environment variables that hold vendor tokens.
+var tokenVars = []string{"SENDGUARD_OPENCX_TOKEN", "SENDGUARD_OCAMBA_TOKEN"}
 
 // command is one subcommand.
 type command struct {
@@ -76,6 +81,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		stderr: stderr,
 		errOut: stderr,
 		getenv: getenv,
+	}
+	for _, key := range tokenVars {
+		if tok := getenv(key); tok != "" {
+			a.secrets = append(a.secrets, tok)
+		}
 	}
 	defer func() {
 		if p := recover(); p != nil {
@@ -241,7 +251,11 @@ func (a *app) openGuard(c *common) (*guard.Guard, error) {
 	if _, err := a.normalizer(c); err != nil {
 		return nil, err // before the directory is created
 	}
-	opts := []guard.Option{guard.WithRegion(c.region)}
+	reten, err := a.logRetention()
+	if err != nil {
+		return nil, err
+	}
+	opts := []guard.Option{guard.WithRegion(c.region), guard.WithLogRetention(reten)}
 	if c.readOnly {
 		opts = append(opts, guard.WithReadOnly())
 	}
@@ -254,6 +268,26 @@ func (a *app) openGuard(c *common) (*guard.Guard, error) {
 		return nil, fmt.Errorf("open database: %s: %s%s", c.db, openWhy(err), hint)
 	}
 	return g, nil
+}
+
+// logRetention reads SENDGUARD_LOG_RETENTION: a Go duration or days, 0s
+// for none; unset, the guard's default.
+func (a *app) logRetention() (time.Duration, error) {
+	s := a.getenv("SENDGUARD_LOG_RETENTION")
+	if s == "" {
+		return guard.DefaultLogRetention, nil
+	}
+	d, err := parseDays(s)
+	if s == "0" {
+		d, err = 0, nil
+	}
+	if err == nil && d < 0 {
+		err = errors.New("must not be negative")
+	}
+	if err != nil {
+		return 0, fmt.Errorf("SENDGUARD_LOG_RETENTION=%q: %s (use e.g. 30d, 12h, 0s)", s, err)
+	}
+	return d, nil
 }
 
 // closeGuard closes g; a failure to close turns a success into exit 2.

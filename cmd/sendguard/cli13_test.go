@@ -149,11 +149,15 @@ func TestBlockProviderDomainNeedsForce(t *testing.T) {
 	s := newSandbox(t)
 	r := s.run("", "block", "a@example.com", "Gmail.com").want(t, 2)
 	wantOneErrorLine(t, r, "block", "Gmail.com", "mailbox provider", "every address", "--force")
-	// Nothing was blocked: not gmail.com, not the other argument.
-	s.run("", "check", "someone@gmail.com", "a@example.com").want(t, 0)
+	// Nothing was written: not gmail.com, not the other argument, not
+	// even the store (the refusal comes before the open).
+	if exists(s.db) {
+		t.Fatal("a refused block created the database")
+	}
 	r = s.run("", "block", "--force", "gmail.com").want(t, 0)
 	wantLines(t, r.stdout, "blocked\tgmail.com\t\tlocal")
 	s.run("", "check", "someone@gmail.com").want(t, 1)
+	s.run("", "check", "a@example.com").want(t, 0)
 	// An address there needs nothing.
 	s.run("", "block", "someone@outlook.com").want(t, 0)
 }

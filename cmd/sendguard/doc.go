@@ -26,6 +26,22 @@
 //	--region CC  the region national phone numbers are read in, e.g. GB
 //	             (default: $SENDGUARD_REGION, else US)
 //
+// Every command that opens the database also reads
+//
+//	SENDGUARD_LOG_RETENTION   how long the change log keeps a record at
+//	                          least: a Go duration or days (30d, 12h); 0s
+//	                          drops a record as soon as every vendor has
+//	                          synced past it (default: 30d)
+//
+// The change log records every block and unblock; the sync reads it to
+// push changes to the vendors, and it is the audit trail of who blocked
+// what, and when. A record goes once it is older than the retention and
+// every vendor with sync state has synced past it (with no vendor at all,
+// once it is older than the retention); the last record always stays. A
+// command trims it when it closes the database, and sync, while it runs,
+// every minute. A vendor that is no longer used holds the log back until
+// it is forgotten (sync --forget); stats names it.
+//
 // The region decides only how input such as "(415) 555-0100" is read;
 // stored phone numbers are E.164 ("+14155550100").
 //
@@ -317,7 +333,21 @@
 //	entries<TAB>N               active blocks
 //	domains<TAB>N               blocked domains among them
 //	provider_folding<TAB>B      true or false, as the database was created
-//	change_log.last_seq<TAB>N   the change log's last record
+//	change_log.first_seq<TAB>N  the change log's first record kept (0: none)
+//	change_log.last_seq<TAB>N   its last record
+//	change_log.records<TAB>N    how many records it keeps
+//	change_log.trimmed_through<TAB>N
+//	                            the last record trimmed (0: none yet)
+//	change_log.retention<TAB>D  SENDGUARD_LOG_RETENTION, as a Go duration
+//	change_log.held_by<TAB>C    the consumer furthest behind, which keeps
+//	                            the records after its offset; empty when
+//	                            every consumer is at the end
+//	change_log.consumers.C.offset<TAB>N
+//	                            per consumer C (remote/opencx,
+//	change_log.consumers.C.lag<TAB>N
+//	                            remote/ocamba, …): the last record it has
+//	                            handled, and how many sequence numbers
+//	                            it is behind
 //	dead_letters<TAB>N          records a vendor refused for good
 //	filter.capacity<TAB>N       the bloom filter: capacity, count, bits,
 //	filter.…                    k, fill_ratio, estimated_fp_rate, stale
@@ -334,17 +364,24 @@
 //	                               lists (remove them at the vendor)
 //
 // NAME is opencx or ocamba. With --json, the same figures as one JSON
-// object, nested at the dots: {"entries":3,"filter":{"capacity":…},
+// object, nested at the dots (a consumer's name is one key):
+// {"entries":3,"change_log":{"records":1,"consumers":{"remote/opencx":
+// {"offset":7,"lag":0}},…},"filter":{"capacity":…},
 // "sync":{"opencx":{"pending":0,…}},…}. Exit 0, or 2 on an error.
 //
 // # sync
 //
-//	sendguard sync [--once] [--interval D] [--timeout D]
+//	sendguard sync [--once] [--interval D] [--timeout D] [--full-pull D]
+//	sendguard sync --forget NAME
 //
 //	--once         sync once, then exit
 //	--interval D   without --once, the time between full passes
 //	               (default: 1m); local blocks are pushed at once
 //	--timeout D    with --once, how long it may take (default: 2m)
+//	--full-pull D  how often Ocamba's whole list is read instead of its
+//	               entries since the last pull, so that entries it shows
+//	               late with an old date are seen (default: 24h)
+//	--forget NAME  drop everything kept for vendor NAME, then exit
 //
 // Pushes local blocks to the vendors and pulls the vendors' blocks in
 // (source: the vendor's name), with the sync engine. The vendors come from
@@ -361,7 +398,10 @@
 //	SENDGUARD_OCAMBA_RPM     requests per minute (default 150)
 //
 // The defaults are the vendors' documented limits. Tokens never appear in
-// any output.
+// any output, nor in what the database stores: a vendor that echoes the
+// Authorization header in an error body has the token replaced by
+// "[token]" before the error is kept as a dead-letter reason, and every
+// command replaces the tokens the environment sets in whatever it prints.
 //
 // With --once, one full pass (push, then pull) per vendor, and a second
 // or third while blocks pulled from one vendor are still to be pushed to
@@ -380,7 +420,9 @@
 //
 // Exit 0 when nothing is left pending; 1 when something still is after
 // --timeout (a vendor down, say; retries wait with backoff); 2 on a
-// configuration error or a vendor that refuses the token.
+// configuration error, a vendor that refuses the token, or a vendor
+// endpoint that answers a redirect, 404 or 405 (the records stay pending,
+// none is dead-lettered).
 //
 // Without --once it runs until SIGINT or SIGTERM, then stops cleanly and
 // prints each vendor's line (counting since the start) on stdout (exit
@@ -389,6 +431,24 @@
 //
 //	sendguard: sync: NAME: synced at TIME, pending N, dead letters N
 //	sendguard: sync: NAME: error (retrying): WHY
+//
+// A vendor added to a database whose change log no longer reaches back to
+// its beginning (a vendor configured later, or one away longer than the
+// retention) is first sent every contact blocked now, from the blocklist
+// itself, and then the changes after that: nothing still blocked is
+// missed, and nothing unblocked before is sent.
+//
+// --forget NAME drops what the database keeps for vendor NAME: its place
+// in the change log, its dead letters, and what the sync knows of its
+// list. Use it for a vendor that is no longer used, which would otherwise
+// hold the change log back forever (stats shows change_log.held_by). It
+// needs no token and sends no request; it prints
+//
+//	forgot<TAB>NAME       something was kept, and is gone
+//	not-known<TAB>NAME    nothing was kept for NAME
+//
+// If NAME is configured again later, it is fed from the blocklist as a new
+// vendor. Exit 0, or 2 on an error.
 //
 // # dead-letters
 //

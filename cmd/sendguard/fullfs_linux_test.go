@@ -28,7 +28,7 @@ func TestFullFilesystem(t *testing.T) {
 		return r
 	}
 	wantLines(t, noCrash(s.run("", "check", "a@example.com", "x@spam.test", "b@example.com")).want(t, 1).stdout,
-		"blocked\ta@example.com\tbounce\tlocal", "blocked\tx@spam.test\tbounce\tlocal", "allowed\tb@example.com")
+		"blocked\ta@example.com\tbounce\tlocal\ta@example.com", "blocked\tx@spam.test\tbounce\tlocal\tspam.test", "allowed\tb@example.com")
 	r := noCrash(s.run("", "stats")).want(t, 0)
 	if !strings.Contains(r.stdout, "entries\t2\n") {
 		t.Errorf("stats on a full filesystem:\n%s", r.stdout)
@@ -41,6 +41,6 @@ func TestFullFilesystem(t *testing.T) {
 	unfill()
 
 	wantLines(t, s.run("", "check", "a@example.com", "c@example.com").want(t, 1).stdout,
-		"blocked\ta@example.com\tbounce\tlocal", "allowed\tc@example.com")
+		"blocked\ta@example.com\tbounce\tlocal\ta@example.com", "allowed\tc@example.com")
 	s.run("", "block", "c@example.com").want(t, 0)
 }

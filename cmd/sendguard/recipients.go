@@ -319,12 +319,25 @@ func (a *app) unblock(args []string) int {
 // parseExpiry reads a Go duration ("720h", "90m") or days ("30d", "1.5d",
 // "1d12h"). It must be positive.
 func parseExpiry(s string) (time.Duration, error) {
+	d, err := parseDays(s)
+	if err != nil {
+		return 0, fmt.Errorf("%w (use e.g. 30d, 12h, 90m)", err)
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("must be positive")
+	}
+	return d, nil
+}
+
+// parseDays reads a Go duration ("720h", "0s") or days ("30d", "1.5d",
+// "1d12h").
+func parseDays(s string) (time.Duration, error) {
 	var d time.Duration
 	rest := s
 	if i := strings.IndexByte(s, 'd'); i >= 0 {
 		days, err := strconv.ParseFloat(s[:i], 64)
 		if err != nil || days < 0 || days > 100*365 {
-			return 0, fmt.Errorf("not a duration (use e.g. 30d, 12h, 90m)")
+			return 0, fmt.Errorf("not a duration")
 		}
 		d = time.Duration(days * float64(24*time.Hour))
 		rest = s[i+1:]
@@ -332,12 +345,9 @@ func parseExpiry(s string) (time.Duration, error) {
 	if rest != "" {
 		r, err := time.ParseDuration(rest)
 		if err != nil || (r < 0 && d > 0) {
-			return 0, fmt.Errorf("not a duration (use e.g. 30d, 12h, 90m)")
+			return 0, fmt.Errorf("not a duration")
 		}
 		d += r
-	}
-	if d <= 0 {
-		return 0, fmt.Errorf("must be positive")
 	}
 	return d, nil
 }

@@ -83,7 +83,7 @@ func TestNoStore(t *testing.T) {
 	for _, dir := range []string{missing, empty} {
 		s.run("", "--db", dir, "block", "a@example.com").want(t, 0)
 		wantLines(t, s.run("", "--db", dir, "check", "a@example.com", "b@example.com").want(t, 1).stdout,
-			"blocked\ta@example.com\t\tlocal", "allowed\tb@example.com")
+			"blocked\ta@example.com\t\tlocal\ta@example.com", "allowed\tb@example.com")
 		s.run("", "--db", dir, "stats").want(t, 0)
 		s.run("", "--db", dir, "export").want(t, 0)
 		s.run("", "--db", dir, "dead-letters").want(t, 0)
