@@ -64,6 +64,7 @@ func commands() []command {
 		{"export", "write every active block to stdout", (*app).export},
 		{"stats", "show the blocklist's and the sync's figures", (*app).stats},
 		{"sync", "push and pull blocks to and from the vendors", (*app).sync},
+		{"serve", "serve the guard, opt-out intake and sync over HTTP", (*app).serve},
 		{"dead-letters", "list (or retry) the blocks a vendor refused for good", (*app).deadLetters},
 		{"version", "show this program's version", (*app).version},
 		{"help", "show this reference, or one command's", (*app).help},
@@ -260,7 +261,11 @@ func (a *app) openGuard(c *common) (*guard.Guard, error) {
 	}
 	g, err := guard.Open(c.db, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("open database: %s: %s", c.db, openWhy(err))
+		hint := ""
+		if errors.Is(err, storage.ErrLocked) {
+			hint = servingHint(c.db)
+		}
+		return nil, fmt.Errorf("open database: %s: %s%s", c.db, openWhy(err), hint)
 	}
 	return g, nil
 }

@@ -11,8 +11,8 @@
 //	sendguard --version
 //
 // Commands: normalize, check, block, unblock, import, export, stats, sync,
-// dead-letters, version, help. Flags are written -flag or --flag, with the
-// value after a space or "="; they may stand before or after the
+// serve, dead-letters, version, help. Flags are written -flag or --flag,
+// with the value after a space or "="; they may stand before or after the
 // arguments, and "--" ends them. The common flags (--db, --region) may
 // also stand before COMMAND, or before --help or --version. "sendguard
 // COMMAND -h" prints the part of this reference about COMMAND.
@@ -50,11 +50,12 @@
 // holds no sendguard database — missing, empty, or holding other files —
 // with exit code 2 and an error naming it, and create nothing, so a
 // mistyped --db never answers "allowed" for everyone. The commands that
-// write (block, unblock, import, sync, dead-letters --retry) create the
-// database in a missing or empty directory, never in one that holds other
-// files. A directory is used by one writing process at a time: while one
-// (a sync, say) has it open, another command fails with "in use by another
-// process" and exit code 2; reading commands may run side by side.
+// write (block, unblock, import, sync, serve, dead-letters --retry)
+// create the database in a missing or empty directory, never in one that
+// holds other files. A directory is used by one writing process at a time:
+// while one (a sync, say) has it open, another command fails with "in use
+// by another process" and exit code 2 (when serve holds it, the error
+// says so and gives its address); reading commands may run side by side.
 //
 // On a nearly full disk (under 64 MiB free) the reading commands go on
 // answering, and the writing ones fail with "disk almost full" and exit
@@ -472,6 +473,115 @@
 // A dead letter the blocklist has overtaken since (its contact has been
 // unblocked here) is dropped, not retried: a newer record already carries
 // the contact's state. Exit 0, or 2 on an error.
+//
+// # serve
+//
+//	sendguard serve [--addr HOST:PORT] [--sync [--interval D]] [--log-level L]
+//
+//	--addr HOST:PORT   where to listen (default: $SENDGUARD_ADDR, else
+//	                   127.0.0.1:8080); port 0 picks a free port
+//	--sync             also run the vendor sync in this process, as
+//	                   sendguard sync does, with the same environment
+//	--interval D       with --sync, the time between full passes (1m)
+//	--nats URL, --member NAME
+//	                   join a fleet of serve processes over NATS; not
+//	                   available in this build (exit 2)
+//	--log-level L      debug, info (default), warn or error
+//
+// Holds the data directory and serves the guard over HTTP: for services
+// not written in Go, for opt-outs (one-click unsubscribe links, SMS STOP
+// replies, bounces and complaints) and, with --sync, the vendor sync, in
+// one long-running process. Once it accepts connections it writes one
+// line to stderr, which scripts may read for the bound address:
+//
+//	sendguard: serve: listening on http://127.0.0.1:8080
+//
+// Logs follow on stderr as slog text lines (time=… level=… msg=…), one per
+// request (the route pattern, never the path or query) and per block;
+// recipients are redacted (a***@example.com, ***0123) and no token or
+// secret is ever written. While serve runs, another command on the same
+// directory fails with "in use by another process: sendguard serve (pid
+// N) holds it: use its HTTP API at URL": serve keeps a note, serve.addr,
+// in the data directory and removes it when it stops.
+//
+// The environment:
+//
+//	SENDGUARD_API_TOKEN            the admin API's bearer token; required
+//	                               (serve exits 2 without it)
+//	SENDGUARD_UNSUBSCRIBE_URL      the public https URL of the one-click
+//	                               links, e.g. https://mail.example.com/unsubscribe
+//	SENDGUARD_UNSUBSCRIBE_SECRET   the key of the links' HMAC: the bytes of
+//	                               the string as given, at least 32 (e.g.
+//	                               openssl rand -base64 48); changing it
+//	                               voids the links already sent
+//	SENDGUARD_TWILIO_AUTH_TOKEN    the SMS provider's auth token
+//	SENDGUARD_SMS_WEBHOOK_URL      the webhook's public URL exactly as
+//	                               configured at the provider
+//
+// One-click unsubscribe needs both of its variables, and the SMS webhook
+// both of its; with only one of a pair, serve exits 2.
+//
+// The admin API needs "Authorization: Bearer $SENDGUARD_API_TOKEN"
+// (compared in constant time; 401 without it or with another). Bodies are
+// JSON, at most 1 MiB and 10000 recipients; every error is {"error":"…"}
+// with a 4xx or 5xx status (400 bad input or JSON, 401, 404, 405, 413 body
+// too large, 415, 422, 500 the blocklist failed). The OpenAPI 3 document
+// is cmd/sendguard/openapi.json, served at GET /openapi.json.
+//
+//	POST /v1/check {"recipients":[…]}
+//	  200 {"results":[…]}: per recipient, in order, the object check
+//	  --json prints (input, kind, canonical, blocked, reason, source,
+//	  created_at, error, matched, match, expires_at); an invalid
+//	  recipient has its reason in error
+//	POST /v1/blocks {"recipients":[…],"reason":"…","source":"…","expires":"30d"}
+//	  200 {"blocks":[…]}: the blocks now in force (input, kind, canonical,
+//	  reason, source, created_at, expires_at); source defaults to local,
+//	  expires is as block --expires (default: never); "force":true is
+//	  block --force. All recipients are read first: an invalid one, or a
+//	  mailbox provider's domain without force, is a 400 naming it, and
+//	  nothing is blocked
+//	DELETE /v1/blocks?recipient=…
+//	  200 {"canonical":…,"unblocked":true|false,"still_blocked":…}:
+//	  unblocked says a block on the recipient itself was removed;
+//	  still_blocked that a domain block still covers it
+//	GET /v1/stats
+//	  200 the object stats --json prints
+//	POST /v1/unsubscribe-headers {"recipient":"…"}
+//	  200 {"List-Unsubscribe":"…","List-Unsubscribe-Post":"…"}, the header
+//	  fields for a message to recipient (add them before DKIM signing);
+//	  501 when one-click unsubscribe is not configured
+//	POST /v1/feedback, a raw bounce (RFC 3464) or complaint (ARF) message,
+//	Content-Type: message/rfc822, at most 4 MiB
+//	  200 {"type":"hard-bounce","recipients":[{"recipient","canonical",
+//	  "blocked","source"}],"statuses":[…],"newly_blocked":N,…}: a hard
+//	  bounce or a complaint blocks at once (source bounce, complaint), soft
+//	  bounces at the third within 7 days; 422 for a message that is not
+//	  such a report
+//
+// The public endpoints, without the token:
+//
+//	GET|POST PATH/TOKEN   the one-click links, under the path of
+//	                      SENDGUARD_UNSUBSCRIBE_URL: a POST with
+//	                      List-Unsubscribe=One-Click blocks (source
+//	                      unsubscribe); a GET shows a page with a button;
+//	                      a link not exactly as signed is a 404
+//	POST /sms/inbound     the Twilio-shaped SMS webhook: X-Twilio-Signature
+//	                      is checked with SENDGUARD_TWILIO_AUTH_TOKEN over
+//	                      SENDGUARD_SMS_WEBHOOK_URL (403, nothing changed,
+//	                      when wrong); STOP and the like block From (source
+//	                      sms), START lifts an SMS block
+//	GET /healthz          200 while the process runs
+//	GET /readyz           200 while the store is open and the filter
+//	                      loaded, 503 once stopping
+//	GET /metrics          Prometheus text format, sendguard_* metrics;
+//	                      no recipient in any label
+//
+// Each block is written before its 2xx goes out. On SIGTERM or SIGINT,
+// serve stops accepting connections, lets the requests in flight finish
+// (up to 7 s), stops the sync (logging each vendor's summary line, as
+// sync prints it), closes the database (writing the filter
+// snapshot) and exits 0, within 10 s; a second signal kills it at once.
+// Exit 2 on a configuration error or if the address cannot be bound.
 //
 // # version
 //

@@ -60,6 +60,25 @@ type checkJSON struct {
 	ExpiresAt *string `json:"expires_at"` // RFC 3339; null unless blocked with an expiry
 }
 
+// newCheckJSON is the check --json record (and serve's /v1/check result)
+// of one input: v is its verdict, or reason why it is invalid.
+func newCheckJSON(raw string, v guard.Verdict, reason string, isInvalid bool) checkJSON {
+	j := checkJSON{Input: raw, Blocked: v.Blocked, Error: reason, Match: v.Scope.String()}
+	if !isInvalid {
+		j.Kind, j.Canonical = v.Contact.Kind.String(), v.Contact.Value
+	}
+	if v.Blocked {
+		j.Reason, j.Source, j.Matched = v.Reason, v.Source, v.BlockedContact.Value
+		t := rfc3339(v.CreatedAt)
+		j.CreatedAt = &t
+		if !v.ExpiresAt.IsZero() {
+			e := rfc3339(v.ExpiresAt)
+			j.ExpiresAt = &e
+		}
+	}
+	return j
+}
+
 // check: allowed<TAB>CANONICAL,
 // blocked<TAB>CANONICAL<TAB>REASON<TAB>SOURCE<TAB>MATCHED or
 // invalid<TAB>INPUT<TAB>REASON per input; or JSON lines. Recipients come
@@ -102,20 +121,7 @@ func (a *app) check(args []string) int {
 		invalid = invalid || isInvalid
 		blocked = blocked || v.Blocked
 		if *asJSON {
-			j := checkJSON{Input: raw, Blocked: v.Blocked, Error: reason, Match: v.Scope.String()}
-			if !isInvalid {
-				j.Kind, j.Canonical = v.Contact.Kind.String(), v.Contact.Value
-			}
-			if v.Blocked {
-				j.Reason, j.Source, j.Matched = v.Reason, v.Source, v.BlockedContact.Value
-				t := rfc3339(v.CreatedAt)
-				j.CreatedAt = &t
-				if !v.ExpiresAt.IsZero() {
-					e := rfc3339(v.ExpiresAt)
-					j.ExpiresAt = &e
-				}
-			}
-			if err := enc.Encode(j); err != nil {
+			if err := enc.Encode(newCheckJSON(raw, v, reason, isInvalid)); err != nil {
 				return fmt.Errorf("write output: %s", why(err))
 			}
 			return nil
