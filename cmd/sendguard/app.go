@@ -244,7 +244,7 @@ func (a *app) normalizer(c *common) (*normalize.Normalizer, error) {
 // store; otherwise read-write, creating the store in a missing or empty
 // directory (never among other files). The error is ready to print after
 // "sendguard: ".
-func (a *app) openGuard(c *common) (*guard.Guard, error) {
+func (a *app) openGuard(c *common, extra ...guard.Option) (*guard.Guard, error) {
 	if c.db == "" {
 		return nil, errors.New("--db: must not be empty")
 	}
@@ -259,7 +259,7 @@ func (a *app) openGuard(c *common) (*guard.Guard, error) {
 	if c.readOnly {
 		opts = append(opts, guard.WithReadOnly())
 	}
-	g, err := guard.Open(c.db, opts...)
+	g, err := guard.Open(c.db, append(opts, extra...)...)
 	if err != nil {
 		hint := ""
 		if errors.Is(err, storage.ErrLocked) {

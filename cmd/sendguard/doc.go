@@ -573,8 +573,13 @@
 //	GET /healthz          200 while the process runs
 //	GET /readyz           200 while the store is open and the filter
 //	                      loaded, 503 once stopping
-//	GET /metrics          Prometheus text format, sendguard_* metrics;
-//	                      no recipient in any label
+//	GET /metrics          Prometheus text format: the guard's, the sync's
+//	                      and the opt-outs' sendguard_* metrics (listed in
+//	                      the README, "Metrics"), and serve's own:
+//	                      sendguard_http_requests_total and
+//	                      sendguard_http_request_time_seconds_total by
+//	                      route and code, sendguard_ready; no recipient in
+//	                      any label
 //
 // Each block is written before its 2xx goes out. On SIGTERM or SIGINT,
 // serve stops accepting connections, lets the requests in flight finish

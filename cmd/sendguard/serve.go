@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/sendguard/sendguard/guard"
 	"github.com/sendguard/sendguard/optout"
 	blocksync "github.com/sendguard/sendguard/sync"
@@ -72,6 +74,10 @@ type serveConfig struct {
 
 	unsubURL, unsubSecret string
 	smsToken, smsURL      string
+
+	// prom is the metrics provider and the /metrics handler; newServer
+	// makes one when it is nil.
+	prom *promMetrics
 }
 
 // serve runs the HTTP service until a signal.
@@ -132,7 +138,12 @@ func (a *app) serve(args []string) int {
 	}
 
 	log := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
-	g, err := a.openGuard(c)
+	prom, err := newPromMetrics()
+	if err != nil {
+		return a.failf("serve: %s", err)
+	}
+	cfg.prom = prom
+	g, err := a.openGuard(c, guard.WithMeterProvider(prom.Provider))
 	if err != nil {
 		return a.failf("%s", err)
 	}
@@ -142,7 +153,8 @@ func (a *app) serve(args []string) int {
 	}
 	var e *blocksync.Engine
 	if cfg.sync {
-		if e, err = blocksync.New(g.Replication(), remotes, blocksync.WithInterval(cfg.interval)); err != nil {
+		if e, err = blocksync.New(g.Replication(), remotes, blocksync.WithInterval(cfg.interval),
+			blocksync.WithMeterProvider(prom.Provider)); err != nil {
 			return a.closeGuard(g, c, a.failf("serve: --sync: %s", why(err)))
 		}
 	}
@@ -291,6 +303,7 @@ type server struct {
 	// loaded) and no shutdown has begun.
 	ready   atomic.Bool
 	metrics *httpMetrics
+	prom    *promMetrics
 }
 
 // newServer builds the server for g with cfg; log receives its lines.
@@ -303,22 +316,33 @@ func newServer(a *app, g *guard.Guard, cfg serveConfig, log *slog.Logger) (*serv
 		interval: cfg.interval,
 		clock:    &optout.Clock{},
 		metrics:  newHTTPMetrics(),
+		prom:     cfg.prom,
+	}
+	if s.prom == nil {
+		var err error
+		if s.prom, err = newPromMetrics(); err != nil {
+			return nil, err
+		}
+	}
+	mp := s.prom.Provider
+	if err := s.metrics.register(mp, &s.ready); err != nil {
+		return nil, err
 	}
 	if cfg.unsubURL != "" {
-		u, path, err := newUnsubscriber(g, cfg.unsubURL, cfg.unsubSecret, s.clock, log)
+		u, path, err := newUnsubscriber(g, cfg.unsubURL, cfg.unsubSecret, s.clock, log, mp)
 		if err != nil {
 			return nil, err
 		}
 		s.unsub, s.unsubPath = u, path
 	}
 	if cfg.smsToken != "" {
-		h, err := optout.NewSMSHandler(g, optout.SMSConfig{AuthToken: cfg.smsToken, URL: cfg.smsURL, Clock: s.clock, Logger: log})
+		h, err := optout.NewSMSHandler(g, optout.SMSConfig{AuthToken: cfg.smsToken, URL: cfg.smsURL, Clock: s.clock, Logger: log, MeterProvider: mp})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s", envSMSURL, why(err))
 		}
 		s.sms = h
 	}
-	rec, err := optout.NewRecorder(g, optout.RecorderConfig{Clock: s.clock, Logger: log})
+	rec, err := optout.NewRecorder(g, optout.RecorderConfig{Clock: s.clock, Logger: log, MeterProvider: mp})
 	if err != nil {
 		return nil, err
 	}
@@ -330,16 +354,17 @@ func newServer(a *app, g *guard.Guard, cfg serveConfig, log *slog.Logger) (*serv
 // bytes of the string as given (UTF-8), at least optout.MinSecretLen of
 // them; the path it is served at is the URL's, which must not be "/" nor
 // fall under a path serve uses itself.
-func newUnsubscriber(g *guard.Guard, rawURL, secret string, clock *optout.Clock, log *slog.Logger) (*optout.Unsubscriber, string, error) {
+func newUnsubscriber(g *guard.Guard, rawURL, secret string, clock *optout.Clock, log *slog.Logger, mp metric.MeterProvider) (*optout.Unsubscriber, string, error) {
 	path, err := unsubscribePath(rawURL, secret)
 	if err != nil {
 		return nil, "", err
 	}
 	us, err := optout.NewUnsubscriber(g, optout.UnsubscribeConfig{
-		Secret: []byte(secret),
-		URL:    strings.TrimSuffix(rawURL, "/"),
-		Clock:  clock,
-		Logger: log,
+		Secret:        []byte(secret),
+		URL:           strings.TrimSuffix(rawURL, "/"),
+		Clock:         clock,
+		Logger:        log,
+		MeterProvider: mp,
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %s", envUnsubURL, why(err))

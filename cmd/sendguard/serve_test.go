@@ -529,13 +529,13 @@ func TestServeHealthReadyMetrics(t *testing.T) {
 		t.Fatalf("no %s with %v in:\n%s", name, labels, r.body)
 		return 0
 	}
-	if v := value("sendguard_checks_blocked_total", nil); v != 1 {
+	if v := value("sendguard_checks_total", map[string]string{"result": "blocked"}); v != 1 {
 		t.Fatalf("checks blocked %v, want 1", v)
 	}
-	if v := value("sendguard_checks_allowed_total", nil); v != 1 {
+	if v := value("sendguard_checks_total", map[string]string{"result": "allowed"}); v != 1 {
 		t.Fatalf("checks allowed %v, want 1", v)
 	}
-	if v := value("sendguard_checks_invalid_total", nil); v != 1 {
+	if v := value("sendguard_checks_total", map[string]string{"result": "invalid"}); v != 1 {
 		t.Fatalf("checks invalid %v, want 1", v)
 	}
 	if v := value("sendguard_blocks_total", nil); v != 1 {
@@ -548,13 +548,26 @@ func TestServeHealthReadyMetrics(t *testing.T) {
 		t.Fatalf("ready %v", v)
 	}
 	for name := range families {
-		if !strings.HasPrefix(name, "sendguard_") {
+		if name != "target_info" && !strings.HasPrefix(name, "sendguard_") {
 			t.Fatalf("metric %s lacks the sendguard_ prefix", name)
 		}
 	}
-	for _, rcpt := range []string{"dan", "eve", "junk", "example.com"} {
+	// No recipient anywhere in the text, and no part of one in a label
+	// (the help texts are ours: "every" is not "eve").
+	for _, rcpt := range []string{"dan@example.com", "eve@example.com"} {
 		if bytes.Contains(r.body, []byte(rcpt)) {
 			t.Fatalf("/metrics shows a recipient %q:\n%s", rcpt, r.body)
+		}
+	}
+	for name, f := range families {
+		for _, m := range f.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				for _, rcpt := range []string{"dan", "eve", "junk", "example.com"} {
+					if strings.Contains(lp.GetValue(), rcpt) {
+						t.Fatalf("/metrics: %s{%s=%q} shows a recipient %q", name, lp.GetName(), lp.GetValue(), rcpt)
+					}
+				}
+			}
 		}
 	}
 	// The OpenAPI document is served too.
