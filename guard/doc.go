@@ -179,7 +179,8 @@
 //   - sendguard.filter.maybes, sendguard.filter.false_positives {lookup};
 //     sendguard.store.errors {error};
 //   - sendguard.blocks {block}, sendguard.unblocks {unblock}: writes by
-//     source (64 distinct sources at most, then "other");
+//     source (64 distinct sources at most, then "other"; a source with
+//     an '@' or 7 digits is "other" too);
 //   - sendguard.entries {entry}: the store's entries, from the last count
 //     of the store (at open, at each filter rebuild, and when older than 10
 //     minutes) plus the writes since; not reported before the first count;

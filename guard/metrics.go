@@ -3,6 +3,7 @@ package guard
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -77,6 +78,9 @@ func (m *metrics) wrote(source string, op int, n uint64) {
 	} else {
 		m.live.Add(-int64(n))
 	}
+	if !plainSource(source) {
+		source = "other"
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.sources == nil {
@@ -94,6 +98,27 @@ func (m *metrics) wrote(source string, op int, n uint64) {
 		}
 	}
 	c[op] += n
+}
+
+// plainSource reports whether source may be a metric attribute: short,
+// and nothing like a recipient (no '@', no run of 7 digits). Sources are
+// operators' words ("import", "sms", a remote's name), but an imported
+// file brings its own.
+func plainSource(source string) bool {
+	if len(source) > 64 || strings.IndexByte(source, '@') >= 0 {
+		return false
+	}
+	digits := 0
+	for i := 0; i < len(source); i++ {
+		if c := source[i]; c >= '0' && c <= '9' {
+			if digits++; digits >= 7 {
+				return false
+			}
+		} else if c != ' ' && c != '-' && c != '.' && c != '(' && c != ')' {
+			digits = 0
+		}
+	}
+	return true
 }
 
 // counted records that a scan of the store found n entries, with live at

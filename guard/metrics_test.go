@@ -53,6 +53,13 @@ func TestGuard_Metrics(t *testing.T) {
 	if _, err := g.Import(ctx, []string{"a@x.test", "b@x.test", "c@x.test", "a@x.test"}, "list"); err != nil {
 		t.Fatal(err)
 	}
+	// A source that looks like a recipient is never an attribute.
+	if _, err := g.Block(ctx, "d@x.test", "test", guard.WithSource("from ops@corp.test")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Block(ctx, "e@x.test", "test", guard.WithSource("call +1 202 555 0199")); err != nil {
+		t.Fatal(err)
+	}
 	if ok, err := g.Unblock(ctx, "c@x.test"); err != nil || !ok {
 		t.Fatalf("Unblock = %v, %v", ok, err)
 	}
@@ -97,8 +104,9 @@ func TestGuard_Metrics(t *testing.T) {
 	s.Want(t, "sendguard.blocks", 1, source("operator"))
 	s.Want(t, "sendguard.blocks", 1, source("sms"))
 	s.Want(t, "sendguard.blocks", 3, source("import"))
+	s.Want(t, "sendguard.blocks", 2, source("other"))
 	s.Want(t, "sendguard.unblocks", 1, source("local"))
-	s.Want(t, "sendguard.entries", 5)
+	s.Want(t, "sendguard.entries", 7)
 	s.Want(t, "sendguard.domains", 1)
 	s.Want(t, "sendguard.changelog.lag", int64(last-2), attribute.String("consumer", "remote/x"))
 	if fill, ok := s.Float(t, "sendguard.filter.fill_ratio"); !ok || fill <= 0 || fill >= 0.01 {
