@@ -204,7 +204,8 @@
 //	--column MAP     name the columns (or JSON keys) to read, for exports
 //	                 whose names are not known: contact=NAME (may be
 //	                 repeated), reason=NAME, source=NAME, created_at=NAME,
-//	                 expires_at=NAME, separated by commas
+//	                 expires_at=NAME, separated by commas; the flag
+//	                 may be given more than once
 //	--rejects FILE   write the invalid lines to FILE instead of stderr
 //
 // Blocks every contact in FILE; "-" reads stdin. The input is streamed: a
