@@ -29,7 +29,8 @@
 // Every command that opens the database also reads
 //
 //	SENDGUARD_LOG_RETENTION   how long the change log keeps a record at
-//	                          least: a Go duration or days (30d, 12h); 0s
+//	                          least: a Go duration or days (30d, 12h;
+//	                          a bare number is days: 7); 0s
 //	                          drops a record as soon as every vendor has
 //	                          synced past it (default: 30d)
 //
