@@ -129,6 +129,10 @@
 //
 //	sendguard check - < list.txt | grep ^allowed | cut -f2 > clean.txt
 //
+// The answers so far are written out whenever the input has no more lines
+// ready, so a program feeding recipients one at a time through a pipe
+// reads each answer at once.
+//
 // With --json, each line is instead one JSON object with these fields:
 //
 //	{"input":"Bob <BOB@example.com>","kind":"email","canonical":"bob@example.com",
