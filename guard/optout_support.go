@@ -50,11 +50,12 @@ func eventsKey(name string, c normalize.Contact) string {
 }
 
 // CountEvent records an event named name (e.g. "soft-bounce") for contact c
-// at time at, durably in the guard's store, and returns how many distinct
-// events of that name c has within window before the newest one (the newest
-// included). An event at exactly the time of one already recorded is the
-// same event (a replayed report) and is not counted twice. At most 64 times
-// are kept per contact and name. Counts survive restarts; [Guard.ResetEvents]
+// at time at, durably in the guard's store, and returns how many events of
+// that name c has within window before the newest one (the newest
+// included). Every call is one event, also at the time of one already
+// recorded: the caller cannot tell a report sent again from another one with
+// the same dates, and counting it again errs on the blocking side. At most
+// 64 times are kept per contact and name. Counts survive restarts; [Guard.ResetEvents]
 // clears them. name must not contain '/'.
 func (g *Guard) CountEvent(ctx context.Context, name string, c normalize.Contact, at time.Time, window time.Duration) (int, error) {
 	if name == "" || window <= 0 || c.Value == "" {
@@ -72,9 +73,8 @@ func (g *Guard) CountEvent(ctx context.Context, name string, c normalize.Contact
 	}
 	times := decodeEvents(val)
 	t := at.UnixNano()
-	if i, found := slices.BinarySearch(times, t); !found {
-		times = slices.Insert(times, i, t)
-	}
+	i, _ := slices.BinarySearch(times, t)
+	times = slices.Insert(times, i, t)
 	newest := times[len(times)-1]
 	from := 0
 	for from < len(times) && newest-times[from] >= int64(window) {

@@ -40,8 +40,9 @@ func TestGuard_UnblockContactIfSource(t *testing.T) {
 	}
 }
 
-// TestGuard_CountEvent: counts are per contact and name, windowed, deduplicated
-// by time, and survive a reopen of the store on disk.
+// TestGuard_CountEvent: counts are per contact and name, windowed, count
+// every event (also two at one time), and survive a reopen of the store on
+// disk.
 func TestGuard_CountEvent(t *testing.T) {
 	dir := t.TempDir()
 	g, err := guard.Open(dir)
@@ -59,9 +60,9 @@ func TestGuard_CountEvent(t *testing.T) {
 		want int
 	}{
 		{c, t0, 1},
-		{c, t0, 1}, // the same event again
+		{c, t0, 2}, // another at the same time: counted too
 		{other, t0, 1},
-		{c, t0.Add(24 * time.Hour), 2},
+		{c, t0.Add(24 * time.Hour), 3},
 		{c, t0.Add(8 * 24 * time.Hour), 1}, // both earlier ones are over a week older
 		{c, t0.Add(9 * 24 * time.Hour), 2},
 	}

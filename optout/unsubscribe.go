@@ -363,7 +363,7 @@ func (u *Unsubscriber) oneClick(w http.ResponseWriter, r *http.Request) bool {
 	case err != nil:
 		http.Error(w, "bad request", http.StatusBadRequest)
 		return false
-	case val != "One-Click":
+	case strings.TrimSpace(val) != "One-Click": // a body sent with a final line break still means it
 		http.Error(w, "not a one-click unsubscribe request", http.StatusBadRequest)
 		return false
 	}

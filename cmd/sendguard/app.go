@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -278,8 +279,9 @@ func (a *app) logRetention() (time.Duration, error) {
 		return guard.DefaultLogRetention, nil
 	}
 	d, err := parseDays(s)
-	if s == "0" {
-		d, err = 0, nil
+	if days, ferr := strconv.ParseFloat(s, 64); ferr == nil && days >= 0 && days <= 100*365 {
+		// A bare number is days ("7"), as "30d" is; "0" is 0s.
+		d, err = time.Duration(days*float64(24*time.Hour)), nil
 	}
 	if err == nil && d < 0 {
 		err = errors.New("must not be negative")

@@ -1,14 +1,19 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Issue 13 item 5: a failed export writes nothing, not a header-only
@@ -183,5 +188,53 @@ func TestUsageAligned(t *testing.T) {
 	}
 	if col < 0 {
 		t.Fatal("no command lines in the usage")
+	}
+}
+
+// Issue 13 item 9: check - answers each line as it comes: a caller feeding
+// recipients one at a time through a pipe reads each answer before it
+// sends the next (or closes stdin).
+func TestCheckStdinAnswersAsItReads(t *testing.T) {
+	t.Parallel()
+	s := newSandbox(t)
+	s.run("", "block", "b@example.com").want(t, 0)
+	cmd := exec.Command(binPath, "check", "-")
+	cmd.Dir = s.dir
+	cmd.Env = append(baseEnv(), "SENDGUARD_DB="+s.db)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	out := bufio.NewReader(stdout)
+	for _, tc := range []struct{ in, want string }{
+		{"a@example.com", "allowed\ta@example.com\n"},
+		{"b@example.com", "blocked\tb@example.com\t\tlocal\tb@example.com\n"},
+	} {
+		if _, err := io.WriteString(stdin, tc.in+"\n"); err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan string, 1)
+		go func() { l, _ := out.ReadString('\n'); got <- l }()
+		select {
+		case l := <-got:
+			if l != tc.want {
+				t.Fatalf("answer to %q: %q, want %q", tc.in, l, tc.want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no answer to %q while stdin is open", tc.in)
+		}
+	}
+	_ = stdin.Close()
+	var ee *exec.ExitError
+	if err := cmd.Wait(); !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("check - with a blocked recipient: %v, want exit 1", err)
 	}
 }

@@ -29,7 +29,8 @@
 // Every command that opens the database also reads
 //
 //	SENDGUARD_LOG_RETENTION   how long the change log keeps a record at
-//	                          least: a Go duration or days (30d, 12h); 0s
+//	                          least: a Go duration or days (30d, 12h;
+//	                          a bare number is days: 7); 0s
 //	                          drops a record as soon as every vendor has
 //	                          synced past it (default: 30d)
 //
@@ -128,6 +129,10 @@
 //
 //	sendguard check - < list.txt | grep ^allowed | cut -f2 > clean.txt
 //
+// The answers so far are written out whenever the input has no more lines
+// ready, so a program feeding recipients one at a time through a pipe
+// reads each answer at once.
+//
 // With --json, each line is instead one JSON object with these fields:
 //
 //	{"input":"Bob <BOB@example.com>","kind":"email","canonical":"bob@example.com",
@@ -204,7 +209,8 @@
 //	--column MAP     name the columns (or JSON keys) to read, for exports
 //	                 whose names are not known: contact=NAME (may be
 //	                 repeated), reason=NAME, source=NAME, created_at=NAME,
-//	                 expires_at=NAME, separated by commas
+//	                 expires_at=NAME, separated by commas; the flag
+//	                 may be given more than once
 //	--rejects FILE   write the invalid lines to FILE instead of stderr
 //
 // Blocks every contact in FILE; "-" reads stdin. The input is streamed: a

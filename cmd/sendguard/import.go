@@ -24,7 +24,8 @@ func (a *app) importList(args []string) int {
 	reason := fs.String("reason", "", "reason recorded with every imported block (overrides a reason column)")
 	source := fs.String("source", "import", "source recorded with every imported block (overrides a source column)")
 	rejectsPath := fs.String("rejects", "", "write invalid lines to this file instead of stderr")
-	columns := fs.String("column", "", "name columns: contact=NAME,reason=NAME,source=NAME,created_at=NAME,expires_at=NAME")
+	var columns joinedFlag
+	fs.Var(&columns, "column", "name columns: contact=NAME,reason=NAME,source=NAME,created_at=NAME,expires_at=NAME (may be repeated)")
 	pos, code, done := a.parse(fs, args)
 	if done {
 		return code
@@ -37,8 +38,8 @@ func (a *app) importList(args []string) int {
 	}
 	name := pos[0]
 	var opts []importer.Option
-	if *columns != "" {
-		m, err := importer.ParseMapping(*columns)
+	if columns != "" {
+		m, err := importer.ParseMapping(string(columns))
 		if err != nil {
 			return a.failf("import: --column: %s", err)
 		}
@@ -227,4 +228,19 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// joinedFlag is a flag that may be given more than once: its values are
+// joined with commas, so "--column contact=A --column reason=B" reads as
+// "--column contact=A,reason=B".
+type joinedFlag string
+
+func (f *joinedFlag) String() string { return string(*f) }
+
+func (f *joinedFlag) Set(v string) error {
+	if *f != "" {
+		*f += ","
+	}
+	*f += joinedFlag(v)
+	return nil
 }

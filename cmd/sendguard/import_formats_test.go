@@ -94,6 +94,13 @@ func TestImportColumnFlag(t *testing.T) {
 	if len(rows) != 1 || rows[0][2] != "rebote" || rows[0][4] != "2024-04-26T10:06:40Z" {
 		t.Fatalf("export %v", rows)
 	}
+	// The flag may be repeated: the mappings add up.
+	s2 := newSandbox(t)
+	r = s2.run(in, "import", "--column", "contact=Correo", "--column", "reason=Motivo", "--column=created_at=Fecha", "-").want(t, 0)
+	wantLines(t, r.stderr, `sendguard: import: stdin: CSV; contact from "Correo", reason from "Motivo", created_at from "Fecha"`)
+	if rows := exportCSV(t, s2); len(rows) != 1 || rows[0][2] != "rebote" || rows[0][4] != "2024-04-26T10:06:40Z" {
+		t.Fatalf("repeated --column: export %v", rows)
+	}
 	r = s.run(in, "import", "--column", "colour=Correo", "-").want(t, 2)
 	wantOneErrorLine(t, r, "--column", "colour")
 	r = s.run(in, "import", "--column", "contact=Correo,reason=Nope", "-").want(t, 2)

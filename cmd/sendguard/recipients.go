@@ -138,7 +138,7 @@ func (a *app) check(args []string) int {
 	}
 	for _, raw := range pos {
 		if raw == "-" {
-			err = eachLine(a.stdin, one)
+			err = eachLine(a.stdin, one, a.flushOut)
 		} else {
 			err = one(raw)
 		}
@@ -147,7 +147,7 @@ func (a *app) check(args []string) int {
 		}
 	}
 	if fileIn != nil {
-		if err := eachLine(fileIn, one); err != nil {
+		if err := eachLine(fileIn, one, a.flushOut); err != nil {
 			return a.closeGuard(g, c, a.failf("check: %s: %s", *file, err))
 		}
 	}
@@ -166,11 +166,17 @@ func (a *app) check(args []string) int {
 const maxRecipientLine = 4 << 10
 
 // eachLine calls fn with each line of r that is not blank, without its
-// line break, streaming. It stops at fn's first error or a read error.
-func eachLine(r io.Reader, fn func(string) error) error {
+// line break, streaming. Before each read that may wait for input it calls
+// idle (if not nil), so that what was answered so far goes out: a caller
+// feeding one line at a time through a pipe gets each answer at once. It
+// stops at fn's first error or a read error.
+func eachLine(r io.Reader, fn func(string) error, idle func()) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var buf []byte
 	for {
+		if idle != nil && br.Buffered() == 0 {
+			idle()
+		}
 		frag, err := br.ReadSlice('\n')
 		if len(buf) < maxRecipientLine {
 			buf = append(buf, frag[:min(len(frag), maxRecipientLine-len(buf))]...)
@@ -351,3 +357,7 @@ func parseDays(s string) (time.Duration, error) {
 	}
 	return d, nil
 }
+
+// flushOut writes out what stdout holds; a failure shows again at the
+// final flush.
+func (a *app) flushOut() { _ = a.stdout.Flush() }

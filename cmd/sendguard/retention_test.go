@@ -158,6 +158,11 @@ func TestLogRetentionEnv(t *testing.T) {
 	if st := s.run("", "stats").want(t, 0).stdout; !strings.Contains(st, "change_log.retention\t36h0m0s\n") {
 		t.Errorf("stats does not show the retention set:\n%s", st)
 	}
+	// A bare number is days.
+	s.env = []string{"SENDGUARD_LOG_RETENTION=7"}
+	if st := s.run("", "stats").want(t, 0).stdout; !strings.Contains(st, "change_log.retention\t168h0m0s\n") {
+		t.Errorf("SENDGUARD_LOG_RETENTION=7: stats does not show 7 days:\n%s", st)
+	}
 	s.env = nil
 	if st := s.run("", "stats").want(t, 0).stdout; !strings.Contains(st, "change_log.retention\t720h0m0s\n") {
 		t.Errorf("stats does not show the default retention (30 days):\n%s", st)

@@ -219,8 +219,23 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 // decodeJSON reads r's body, at most maxJSONBody bytes of one JSON value,
 // into dst. On failure it has answered (400 or 413) and returns false.
 func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	if r.ContentLength > maxJSONBody {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", maxJSONBody))
+		return false
+	}
+	body := http.MaxBytesReader(w, r.Body, maxJSONBody)
+	dec := json.NewDecoder(body)
 	err := dec.Decode(dst)
+	if err != nil {
+		// An oversized body is a 413 whatever it holds: read on (to the
+		// limit at most) to tell it from a small malformed one.
+		if _, derr := io.Copy(io.Discard, body); derr != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(derr, &mbe) {
+				err = derr
+			}
+		}
+	}
 	if err == nil {
 		if _, terr := dec.Token(); terr != io.EOF {
 			err = errors.New("more than one JSON value in the body")
@@ -505,7 +520,8 @@ func (s *server) apiFeedback(w http.ResponseWriter, r *http.Request) {
 		case err != nil:
 			writeError(w, http.StatusUnsupportedMediaType, "unreadable Content-Type")
 			return
-		case mt == "message/rfc822", mt == "message/global", mt == "text/plain", mt == "application/octet-stream":
+		case mt == "message/rfc822", mt == "message/global", mt == "text/plain", mt == "application/octet-stream",
+			mt == "multipart/report": // the report's own type, when a client sends it as the body's
 		default:
 			writeError(w, http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %s: want message/rfc822", mt))
 			return

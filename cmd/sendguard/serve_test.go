@@ -419,6 +419,23 @@ func TestServeAdminAPI(t *testing.T) {
 	huge := []byte(`{"recipients": ["` + strings.Repeat("a", maxJSONBody) + `@example.com"]}`)
 	p.do("POST", "/v1/blocks", apiToken, "application/json", huge).wantError(t, 413, "over")
 	p.do("POST", "/v1/check", apiToken, "application/json", huge).wantError(t, 413, "over")
+	// An oversized body is a 413 whatever it holds, with a Content-Length
+	// or without (chunked), not a 400 for its first bad byte.
+	garbage := bytes.Repeat([]byte("a"), 2*maxJSONBody)
+	p.do("POST", "/v1/check", apiToken, "application/json", garbage).wantError(t, 413, "over")
+	chunked, err := http.NewRequest("POST", p.base+"/v1/blocks", io.MultiReader(bytes.NewReader(garbage)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunked.Header.Set("Authorization", "Bearer "+apiToken)
+	if res, err := p.http.Do(chunked); err != nil {
+		t.Fatalf("chunked oversized body: %v", err)
+	} else {
+		res.Body.Close()
+		if res.StatusCode != 413 {
+			t.Fatalf("chunked oversized body: status %d, want 413", res.StatusCode)
+		}
+	}
 	many := make([]string, maxRecipients+1)
 	for i := range many {
 		many[i] = "a@b.co"
@@ -799,6 +816,14 @@ func TestServeFeedback(t *testing.T) {
 	// Not a report; the wrong type; empty; too large; no token.
 	p.do("POST", "/v1/feedback", apiToken, "message/rfc822", read("not-report.eml")).wantError(t, 422, "not a delivery-status")
 	p.do("POST", "/v1/feedback", apiToken, "application/json", read("postfix-hard.eml")).wantError(t, 415, "message/rfc822")
+	// The report's own type, as a client may label the message it posts.
+	var fb2 struct {
+		Type string `json:"type"`
+	}
+	p.do("POST", "/v1/feedback", apiToken, "multipart/report; report-type=delivery-status; boundary=x", read("postfix-hard.eml")).want(t, 200, &fb2)
+	if fb2.Type != "hard-bounce" {
+		t.Fatalf("feedback sent as multipart/report: %+v", fb2)
+	}
 	p.do("POST", "/v1/feedback", apiToken, "message/rfc822", nil).wantError(t, 400, "empty")
 	p.do("POST", "/v1/feedback", apiToken, "message/rfc822", bytes.Repeat([]byte("x"), optout.MaxFeedbackSize+1)).wantError(t, 413, "over")
 	p.do("POST", "/v1/feedback", "", "message/rfc822", read("postfix-hard.eml")).wantError(t, 401)
