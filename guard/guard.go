@@ -386,9 +386,14 @@ func (g *Guard) entry(c normalize.Contact, original, reason, defSource string, o
 // put writes e: the one path by which a single block reaches the store.
 // The domain set and the filter learn the contact before put returns.
 func (g *Guard) put(ctx context.Context, e storage.Entry) (bool, error) {
-	c := e.Contact
 	g.wmu.Lock()
 	defer g.wmu.Unlock()
+	return g.putLocked(ctx, e)
+}
+
+// putLocked is put with g.wmu held.
+func (g *Guard) putLocked(ctx context.Context, e storage.Entry) (bool, error) {
+	c := e.Contact
 	if g.closed.Load() {
 		return false, ErrClosed
 	}
@@ -437,6 +442,11 @@ func (g *Guard) UnblockContact(ctx context.Context, c normalize.Contact) (bool, 
 func (g *Guard) remove(ctx context.Context, c normalize.Contact, source, origin string) (bool, error) {
 	g.wmu.Lock()
 	defer g.wmu.Unlock()
+	return g.removeLocked(ctx, c, source, origin)
+}
+
+// removeLocked is remove with g.wmu held.
+func (g *Guard) removeLocked(ctx context.Context, c normalize.Contact, source, origin string) (bool, error) {
 	if g.closed.Load() {
 		return false, ErrClosed
 	}
