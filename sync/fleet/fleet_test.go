@@ -87,12 +87,14 @@ func TestFleet_ConcurrentChangesConverge(t *testing.T) {
 		newMember(t, "c", srv.url(), fleet.Config{}),
 	}
 	for round := range 3 {
+		start := time.Now()
 		var wg gosync.WaitGroup
 		for i, mb := range ms {
 			wg.Go(func() { workload(t, mb.g, uint64(round*10+i), 300) })
 		}
 		wg.Wait()
+		made := time.Since(start)
 		st := converge(t, 10*time.Second, ms...)
-		t.Logf("round %d: %d blocks everywhere", round, len(st))
+		t.Logf("round %d: changes made in %v, converged %v later: %d blocks everywhere", round, made, time.Since(start)-made, len(st))
 	}
 }
