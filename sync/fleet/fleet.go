@@ -86,13 +86,13 @@ type Vendors struct {
 // Member is one guard's membership of a fleet. Get it from [Join] and
 // start it with [Member.Run]. A Member is safe for concurrent use.
 type Member struct {
-	g     *guard.Guard
-	rep   *guard.Replication
-	nc    *nats.Conn
-	cfg   Config
-	log   *slog.Logger
-	subj  string // subject prefix of this member's changes: "<Stream>.change."
-	tr    *tracker
+	g    *guard.Guard
+	rep  *guard.Replication
+	nc   *nats.Conn
+	cfg  Config
+	log  *slog.Logger
+	subj string // subject prefix of this member's changes: "<Stream>.change."
+	tr   *tracker
 
 	running atomic.Bool
 

@@ -19,17 +19,14 @@ import (
 // the holder's member name.
 const leaseKey = "vendors"
 
-// mirrorEvery is how often the lease holder copies its vendor state to
-// "<Stream>_VENDORS".
-const mirrorEvery = 5 * time.Second
-
-// The vendor state in "<Stream>_VENDORS", per remote:
+// The vendor state in "<Stream>_VENDORS", copied by the lease holder every
+// LeaseTTL/2 and when it releases the lease, per remote:
 //
 //	<remote>.pos            the stream seq through which every change has
 //	                        been pushed to the remote (8 bytes, big endian)
 //	<remote>.s.<key>        one key of the remote's consumer state, the key
 //	                        base64url-encoded
-func posKey(remote string) string   { return remote + ".pos" }
+func posKey(remote string) string      { return remote + ".pos" }
 func statePrefix(remote string) string { return remote + ".s." }
 
 // leaseLoop contends for the vendor lease and runs the vendor sync while
@@ -80,7 +77,7 @@ func (n *node) leaseLoop(ctx context.Context) {
 				n.warn("fleet: vendor lease lost; stopping the vendor sync", err)
 				release(context.WithoutCancel(ctx), false)
 			}
-			if holding && time.Since(lastMirror) >= mirrorEvery {
+			if holding && time.Since(lastMirror) >= ttl/2 {
 				if err := n.mirror(ctx, mirrored); err != nil && ctx.Err() == nil {
 					n.warn("fleet: copying the vendor state", err)
 				}
