@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/sendguard/sendguard/guard"
@@ -35,6 +36,10 @@ const (
 	ckptEvery = time.Second
 	maxCkpts  = 512
 )
+
+// saveEvery bounds how long an applied position stays unsaved: a restart
+// applies again (idempotently) at most that much.
+const saveEvery = 50 * time.Millisecond
 
 type position struct {
 	created    time.Time
@@ -187,7 +192,20 @@ func (n *node) consume(ctx context.Context, bo *backoff) error {
 		return nil
 	}
 	for {
-		msg, err := it.Next()
+		var msg jetstream.Msg
+		if unsaved > 0 {
+			// Something to save: wait a little for more first, so that
+			// a trickle of messages does not cost a write each.
+			msg, err = it.Next(jetstream.NextMaxWait(saveEvery))
+			if errors.Is(err, nats.ErrTimeout) {
+				if err := save(true); err != nil {
+					return err
+				}
+				continue
+			}
+		} else {
+			msg, err = it.Next()
+		}
 		if err != nil {
 			if unsaved > 0 {
 				err = errors.Join(err, save(false))
@@ -209,8 +227,8 @@ func (n *node) consume(ctx context.Context, bo *backoff) error {
 		n.tr.applied(seq)
 		n.tr.mu.Unlock()
 		n.setApplied(seq, meta.NumPending)
-		if meta.NumPending == 0 || unsaved >= 256 || time.Since(lastSave) >= 250*time.Millisecond {
-			if err := save(meta.NumPending == 0); err != nil {
+		if unsaved >= 256 || time.Since(lastSave) >= saveEvery {
+			if err := save(false); err != nil {
 				return err
 			}
 		}

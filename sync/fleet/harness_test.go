@@ -26,12 +26,19 @@ type jsServer struct {
 	t    testing.TB
 	dir  string
 	port int
+	sync bool // SyncAlways: an acknowledged message is on disk
 	s    *server.Server
 }
 
-func startServer(t testing.TB) *jsServer {
+// startServer starts a server that syncs every message to disk (the
+// tests restart it and want what was acknowledged).
+func startServer(t testing.TB) *jsServer { return startServerSync(t, true) }
+
+// startServerSync starts a server, syncing every message or, like a
+// nats-server -js with default settings, every two minutes.
+func startServerSync(t testing.TB, sync bool) *jsServer {
 	t.Helper()
-	js := &jsServer{t: t, dir: t.TempDir(), port: -1}
+	js := &jsServer{t: t, dir: t.TempDir(), port: -1, sync: sync}
 	js.start()
 	t.Cleanup(js.stop)
 	return js
@@ -41,7 +48,7 @@ func (js *jsServer) start() {
 	js.t.Helper()
 	s, err := server.NewServer(&server.Options{
 		Host: "127.0.0.1", Port: js.port, JetStream: true, StoreDir: js.dir,
-		NoLog: true, NoSigs: true, SyncAlways: true,
+		NoLog: true, NoSigs: true, SyncAlways: js.sync,
 	})
 	if err != nil {
 		js.t.Fatal(err)
