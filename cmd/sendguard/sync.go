@@ -44,6 +44,10 @@ func (v *vendorEnv) pace(key string) float64 {
 	return f
 }
 
+// errNoVendor: no vendor token in the environment. A fleet member may
+// have none: it then only replicates.
+var errNoVendor = errors.New("no vendor configured: set SENDGUARD_OPENCX_TOKEN or SENDGUARD_OCAMBA_TOKEN (see 'sendguard help sync')")
+
 // remotes builds the remotes the environment configures. The tokens are
 // added to a.secrets, so that no output line can carry them.
 func (a *app) remotes() ([]blocksync.Remote, error) {
@@ -83,7 +87,7 @@ func (a *app) remotes() ([]blocksync.Remote, error) {
 		out = append(out, blocksync.NewOcamba(c, blocksync.OcambaOptions{Name: nameOcamba}))
 	}
 	if len(out) == 0 {
-		return nil, errors.New("no vendor configured: set SENDGUARD_OPENCX_TOKEN or SENDGUARD_OCAMBA_TOKEN (see 'sendguard help sync')")
+		return nil, errNoVendor
 	}
 	return out, nil
 }
@@ -95,6 +99,10 @@ func (a *app) sync(args []string) int {
 	once := fs.Bool("once", false, "one pass per vendor, then exit")
 	interval := fs.Duration("interval", blocksync.DefaultInterval, "time between passes")
 	timeout := fs.Duration("timeout", defaultSyncTimeout, "with --once, how long to try")
+	var ff fleetFlags
+	fs.StringVar(&ff.url, "nats", a.getenv("SENDGUARD_NATS_URL"), "NATS server URL(s): join a fleet")
+	fs.StringVar(&ff.member, "member", a.getenv("SENDGUARD_MEMBER"), "this member's name in the fleet")
+	fs.StringVar(&ff.stream, "stream", a.getenv("SENDGUARD_NATS_STREAM"), "the fleet's JetStream stream (default SENDGUARD)")
 	pos, code, done := a.parse(fs, args)
 	if done {
 		return code
@@ -106,14 +114,23 @@ func (a *app) sync(args []string) int {
 		return a.failf("sync: --interval %v: must be positive", *interval)
 	case *timeout <= 0:
 		return a.failf("sync: --timeout %v: must be positive", *timeout)
+	case ff.url != "" && *once:
+		return a.failf("sync: --once does not go with --nats: a fleet member runs until stopped")
+	case ff.url != "" && ff.member == "":
+		return a.failf("sync: --nats needs --member NAME (or SENDGUARD_MEMBER): this instance's stable, unique name")
+	case ff.url == "" && ff.member != "":
+		return a.failf("sync: --member needs --nats URL (or SENDGUARD_NATS_URL)")
 	}
 	remotes, err := a.remotes()
-	if err != nil {
+	if err != nil && (ff.url == "" || !errors.Is(err, errNoVendor)) {
 		return a.failf("sync: %s", err)
 	}
 	g, err := a.openGuard(c)
 	if err != nil {
 		return a.failf("%s", err)
+	}
+	if ff.url != "" {
+		return a.closeGuard(g, c, a.syncFleet(g, ff, remotes, *interval))
 	}
 	e, err := blocksync.New(g.Replication(), remotes, blocksync.WithInterval(*interval))
 	if err != nil {
