@@ -58,7 +58,7 @@ func commands() []command {
 		{"import", "block every contact in a list or CSV file", (*app).importList},
 		{"export", "write every active block to stdout", (*app).export},
 		{"stats", "show the blocklist's and the sync's figures", (*app).stats},
-		{"sync", "push and pull blocks to and from the vendors", (*app).sync},
+		{"sync", "push and pull blocks to and from the vendors; with --nats, join a fleet", (*app).sync},
 		{"dead-letters", "list (or retry) the blocks a vendor refused for good", (*app).deadLetters},
 		{"help", "show this reference, or one command's", (*app).help},
 	}
