@@ -59,6 +59,7 @@ func (n *node) leaseLoop(ctx context.Context) {
 		}
 		holding = false
 		n.setHolder(false)
+		n.dropVendorOffsets(context.WithoutCancel(ctx))
 		n.log.Info("fleet: vendor lease released")
 	}
 	t := time.NewTicker(poll)
@@ -314,4 +315,36 @@ func (n *node) mirror(ctx context.Context, mirrored map[string]uint64) error {
 		}
 	}
 	return nil
+}
+
+// dropVendorOffsets unregisters the remotes' local consumers after the
+// vendor sync stopped here, so that a member that no longer runs it does
+// not hold its change log back: their state is in the bucket, and a
+// later takeover starts from there. A remote whose position is not in the
+// bucket (nothing to start from) keeps its local state. Dead letters are
+// kept.
+func (n *node) dropVendorOffsets(ctx context.Context) {
+	for _, remote := range n.cfg.Vendors.Remotes {
+		gctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := n.vendors.Get(gctx, posKey(remote))
+		cancel()
+		if err != nil {
+			continue
+		}
+		consumer := blocksync.Consumer(remote)
+		dead, err := n.rep.DeadLetters(ctx, consumer)
+		if err != nil {
+			n.warn("fleet: dropping the local vendor offset", err)
+			continue
+		}
+		if err := n.rep.Forget(ctx, consumer); err != nil {
+			n.warn("fleet: dropping the local vendor offset", err)
+			continue
+		}
+		for _, d := range dead {
+			if err := n.rep.AddDeadLetter(ctx, consumer, d.Record, d.Reason); err != nil {
+				n.warn("fleet: keeping a dead letter", err)
+			}
+		}
+	}
 }
