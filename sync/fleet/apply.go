@@ -193,9 +193,10 @@ func (n *node) consume(ctx context.Context, bo *backoff) error {
 	}
 	for {
 		var msg jetstream.Msg
-		if unsaved > 0 {
-			// Something to save: wait a little for more first, so that
-			// a trickle of messages does not cost a write each.
+		if unsaved > 0 || pos.seq != ckptAt {
+			// Something to save, or no checkpoint here yet: wait a
+			// little for more first, so that a trickle of messages does
+			// not cost a write each, and save when the stream is idle.
 			msg, err = it.Next(jetstream.NextMaxWait(saveEvery))
 			if errors.Is(err, nats.ErrTimeout) {
 				if err := save(true); err != nil {
@@ -207,8 +208,13 @@ func (n *node) consume(ctx context.Context, bo *backoff) error {
 			msg, err = it.Next()
 		}
 		if err != nil {
-			if unsaved > 0 {
-				err = errors.Join(err, save(false))
+			if unsaved > 0 || pos.seq != ckptAt {
+				// Stopping: save, with a checkpoint, even though ctx
+				// has ended (a vendor handover may start from it).
+				sctx := ctx
+				ctx = context.WithoutCancel(ctx)
+				err = errors.Join(err, save(true))
+				ctx = sctx
 			}
 			return err
 		}
@@ -260,6 +266,7 @@ func (n *node) handle(ctx context.Context, msg jetstream.Msg, s uint64) error {
 		if wait == nil {
 			break
 		}
+
 		select {
 		case <-wait:
 		case <-ctx.Done():

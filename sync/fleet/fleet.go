@@ -210,7 +210,7 @@ func (m *Member) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("fleet: %w", err)
 	}
-	n := &node{Member: m, js: js}
+	n := &node{Member: m, js: js, applyDone: make(chan struct{})}
 	rctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	fail := func(err error) {
@@ -226,7 +226,10 @@ func (m *Member) Run(ctx context.Context) error {
 	}
 	var wg gosync.WaitGroup
 	wg.Go(func() { fail(n.publishLoop(rctx)) })
-	wg.Go(func() { fail(n.applyLoop(rctx)) })
+	wg.Go(func() {
+		defer close(n.applyDone)
+		fail(n.applyLoop(rctx))
+	})
 	wg.Go(func() { n.heartbeatLoop(rctx) })
 	if m.cfg.Vendors.Run != nil {
 		wg.Go(func() { n.leaseLoop(rctx) })
@@ -248,6 +251,8 @@ type node struct {
 	members jetstream.KeyValue
 	vendors jetstream.KeyValue
 	ckpts   int // checkpoints written by this run
+	// applyDone is closed when the apply loop has returned.
+	applyDone chan struct{}
 }
 
 // setup creates (or finds) the stream and the buckets, retrying until it

@@ -111,6 +111,12 @@ func (n *node) leaseLoop(ctx context.Context) {
 		case <-ctx.Done():
 			if holding {
 				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				// The apply loop's last checkpoint first: the copy's
+				// position is made from it.
+				select {
+				case <-n.applyDone:
+				case <-rctx.Done():
+				}
 				release(rctx, true)
 				cancel()
 			}

@@ -118,6 +118,18 @@ func pushedOnce(t *testing.T, cx *opencxtest.Server, oc *ocambatest.Server, emai
 				}
 			}
 			if d := cx.Duplicates() + oc.Duplicates(); d > 0 {
+				all := map[string]int{}
+				for _, c := range cx.Contacts() {
+					all["opencx "+c.Email+c.PhoneNumber]++
+				}
+				for _, e := range oc.Blocked() {
+					all["ocamba "+e.Contact]++
+				}
+				for k, n := range all {
+					if n > 1 {
+						t.Errorf("%s: %d times", k, n)
+					}
+				}
 				t.Errorf("the fakes saw %d duplicate blocks", d)
 			}
 			return

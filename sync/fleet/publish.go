@@ -84,9 +84,9 @@ func (n *node) publishLoop(ctx context.Context) error {
 			continue
 		}
 		var tick <-chan time.Time
+		var tm *time.Timer
 		if through > committed {
-			tm := time.NewTimer(commitEvery)
-			defer tm.Stop()
+			tm = time.NewTimer(commitEvery)
 			tick = tm.C
 		}
 		select {
@@ -98,6 +98,9 @@ func (n *node) publishLoop(ctx context.Context) error {
 			if err := commit(through, true); errors.Is(err, guard.ErrClosed) {
 				return err
 			}
+		}
+		if tm != nil {
+			tm.Stop()
 		}
 	}
 }
