@@ -98,3 +98,69 @@ func TestFleet_ConcurrentChangesConverge(t *testing.T) {
 		t.Logf("round %d: changes made in %v, converged %v later: %d blocks everywhere", round, made, time.Since(start)-made, len(st))
 	}
 }
+
+// TestFleet_ChangeBetweenJoinAndRun: a change made after Join returns and
+// before Run starts is published once Run runs.
+func TestFleet_ChangeBetweenJoinAndRun(t *testing.T) {
+	ctx := t.Context()
+	srv := startServer(t)
+	a := newMember(t, "a", srv.url(), fleet.Config{})
+	g, err := guard.Open(t.TempDir(), guard.WithSnapshot(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	nc := connect(t, srv.url())
+	defer nc.Close()
+	m, err := fleet.Join(g, nc, fleet.Config{Member: "api-7f9c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Block(ctx, "early@example.com", "before Run"); err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- m.Run(rctx) }()
+	waitCheck(t, a, "early@example.com", true, 5*time.Second)
+	if err := m.Run(rctx); err != fleet.ErrRunning {
+		t.Errorf("second Run = %v, want ErrRunning", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v, want nil after ctx ends", err)
+	}
+	if st := m.Stats(); st.Published == 0 || st.Unpublished != 0 {
+		t.Errorf("Stats = %+v: want the change published", st)
+	}
+}
+
+func TestJoin_RefusesBadConfig(t *testing.T) {
+	g, err := guard.Open("", guard.WithInMemory())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	srv := startServer(t)
+	nc := connect(t, srv.url())
+	defer nc.Close()
+	for _, cfg := range []fleet.Config{
+		{},
+		{Member: "has space"},
+		{Member: "dotted.name"},
+		{Member: "ok", Stream: "a.b"},
+		{Member: "ok", Replicas: 2},
+		{Member: "ok", LeaseTTL: time.Millisecond},
+		{Member: "ok", Vendors: fleet.Vendors{Remotes: []string{"bad name"}}},
+	} {
+		if _, err := fleet.Join(g, nc, cfg); err == nil {
+			t.Errorf("Join(%+v) = nil error", cfg)
+		}
+	}
+	if _, err := fleet.Join(nil, nc, fleet.Config{Member: "ok"}); err == nil {
+		t.Error("Join with no guard: nil error")
+	}
+	if _, err := fleet.Join(g, nil, fleet.Config{Member: "ok"}); err == nil {
+		t.Error("Join with no connection: nil error")
+	}
+}
