@@ -142,9 +142,7 @@ func (n *node) consume(ctx context.Context, bo *backoff) error {
 	}
 	pos.created = info.Created.UTC()
 	n.tr.mu.Lock()
-	if pos.seq < st.LastSeq {
-		n.tr.floor, n.tr.floorUntil = pos.ownCovered, st.LastSeq
-	}
+	n.tr.setApplied(pos.seq)
 	n.tr.mu.Unlock()
 	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
 	if pos.seq > 0 {
@@ -230,7 +228,7 @@ func (n *node) consume(ctx context.Context, bo *backoff) error {
 		pos.seq = seq
 		unsaved++
 		n.tr.mu.Lock()
-		n.tr.applied(seq)
+		n.tr.setApplied(seq)
 		n.tr.mu.Unlock()
 		n.setApplied(seq, meta.NumPending)
 		if unsaved >= 256 || time.Since(lastSave) >= saveEvery {

@@ -35,7 +35,10 @@
 // are enforced locally at once, and the backlog goes out in order when
 // the server is reachable again (a message lost in flight and resent after
 // the duplicate window may land after its successors; members still
-// converge).
+// converge). A restarted member sends again the local changes it had
+// published but not yet met in the stream, with the same Nats-Msg-Id: the
+// stream keeps one copy and its acknowledgement says where that copy is,
+// which the apply loop needs (see below).
 //
 // # Applying, and who wins
 //

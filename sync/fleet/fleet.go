@@ -224,6 +224,12 @@ func (m *Member) Run(ctx context.Context) error {
 		}
 		return nil // ctx done
 	}
+	if err := n.resume(rctx); err != nil {
+		if rctx.Err() != nil && !errors.Is(err, guard.ErrClosed) {
+			return nil
+		}
+		return fmt.Errorf("fleet: %w", err)
+	}
 	var wg gosync.WaitGroup
 	wg.Go(func() { fail(n.publishLoop(rctx)) })
 	wg.Go(func() {
@@ -322,6 +328,24 @@ func (n *node) trySetup(ctx context.Context) error {
 
 func (n *node) warn(msg string, err error) {
 	n.log.Warn(msg, slog.String("err", err.Error()))
+}
+
+// resume prepares the tracker from the saved position: the local changes
+// published after the last one the member met in the stream are sent
+// again (see tracker.rewind), so that each gets its place before the
+// apply loop decides on a message about its contact.
+func (n *node) resume(ctx context.Context) error {
+	pos, err := n.loadPos(ctx)
+	if err != nil || pos.seq == 0 || !pos.created.Equal(n.created.UTC()) {
+		return err
+	}
+	if _, err := n.rep.ReadLog(ctx, pos.ownCovered, 1); errors.Is(err, guard.ErrBehindLog) {
+		return nil // trimmed meanwhile: nothing to send again
+	} else if err != nil {
+		return err
+	}
+	n.tr.rewind(pos.ownCovered, pos.seq)
+	return nil
 }
 
 // backoff is a capped exponential wait for retries against NATS.

@@ -37,12 +37,8 @@ type tracker struct {
 	covered uint64        // change log read through this local seq
 	queue   []*change     // not yet acknowledged, in log order
 	byKey   map[string][]*change
-	reseed  bool // publish the entries at the next catch-up
-
-	// After a restart the changes published but not yet met in the
-	// stream are unknown: until the apply loop reaches floorUntil,
-	// ownCovered is at most floor.
-	floor, floorUntil uint64
+	reseed  bool   // publish the entries at the next catch-up
+	applied uint64 // the apply loop's stream position
 }
 
 type chState uint8
@@ -146,8 +142,46 @@ func (t *tracker) ack(c *change, seq uint64) {
 		return
 	}
 	c.state, c.stream = chAcked, seq
+	if seq <= t.applied {
+		// The apply loop is past it already (a change resent after a
+		// restart): nothing can come before it any more.
+		t.drop(c)
+	}
 	close(t.wake)
 	t.wake = make(chan struct{})
+}
+
+// drop forgets c as unresolved.
+func (t *tracker) drop(c *change) {
+	list := t.byKey[c.key]
+	for i, x := range list {
+		if x == c {
+			list = append(list[:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(t.byKey, c.key)
+	} else {
+		t.byKey[c.key] = list
+	}
+}
+
+// rewind makes the tracker read the change log again after own, the
+// local seq through which every local change was met in the stream when
+// the member last saved its position at stream seq applied: the changes
+// after it that were published already are sent again with the same
+// Nats-Msg-Id, and the stream's acknowledgement (a duplicate's, within
+// the duplicate window) tells where they are. It does nothing once the
+// tracker holds changes.
+func (t *tracker) rewind(own, applied uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.queue) > 0 || len(t.byKey) > 0 {
+		return
+	}
+	t.covered = min(t.covered, own)
+	t.applied = applied
 }
 
 // publishedThrough drops the acknowledged head of the queue and returns
@@ -220,18 +254,11 @@ func (t *tracker) ownCovered() uint64 {
 			}
 		}
 	}
-	if t.floorUntil > 0 {
-		low = min(low, t.floor)
-	}
 	return low
 }
 
-// applied tells the tracker the apply loop's stream position.
-func (t *tracker) applied(s uint64) {
-	if t.floorUntil > 0 && s >= t.floorUntil {
-		t.floor, t.floorUntil = 0, 0
-	}
-}
+// setApplied tells the tracker the apply loop's stream position.
+func (t *tracker) setApplied(s uint64) { t.applied = s }
 
 // unpublished counts the local changes not yet acknowledged.
 func (t *tracker) unpublished() int {
