@@ -206,7 +206,8 @@ func (m *Member) Run(ctx context.Context) error {
 		return ErrRunning
 	}
 	defer m.running.Store(false)
-	js, err := jetstream.New(m.nc, jetstream.WithPublishAsyncMaxPending(4*publishWindow))
+	js, err := jetstream.New(m.nc, jetstream.WithPublishAsyncMaxPending(4*publishWindow),
+		jetstream.WithPublishAsyncTimeout(publishTimeout))
 	if err != nil {
 		return fmt.Errorf("fleet: %w", err)
 	}

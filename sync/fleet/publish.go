@@ -14,6 +14,10 @@ import (
 // publishWindow bounds the changes in flight at once.
 const publishWindow = 256
 
+// publishTimeout bounds the wait for a change's acknowledgement; the
+// change is then sent again (same Nats-Msg-Id).
+const publishTimeout = 5 * time.Second
+
 // commitEvery bounds how often the publisher moves its consumer offset
 // when it only passes over applied changes (which it does not publish).
 const commitEvery = 200 * time.Millisecond
@@ -25,6 +29,9 @@ const commitEvery = 200 * time.Millisecond
 func (n *node) publishLoop(ctx context.Context) error {
 	bo := newBackoff()
 	committed, _ := n.rep.Offset(ctx, Origin)
+	n.stMu.Lock()
+	n.st.Published = committed
+	n.stMu.Unlock()
 	var lastCommit time.Time
 	commit := func(through uint64, force bool) error {
 		if through <= committed || (!force && time.Since(lastCommit) < commitEvery) {
