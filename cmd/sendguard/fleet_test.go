@@ -97,8 +97,9 @@ func (fm *fleetMember) stop(t *testing.T) result {
 	for l := range fm.lines {
 		fm.stderr = append(fm.stderr, l)
 	}
+	err := fm.cmd.Wait()
 	r := result{stdout: fm.stdout.String(), stderr: strings.Join(fm.stderr, "\n")}
-	if err := fm.cmd.Wait(); err != nil {
+	if err != nil {
 		t.Fatalf("sync after SIGTERM: %v\n%s", err, r.stderr)
 	}
 	return r
