@@ -293,6 +293,17 @@ func (r *Replication) Forget(ctx context.Context, consumer string) error {
 // unblock removes the contact's own block. Applying the same change twice
 // changes nothing the second time.
 func (r *Replication) Apply(ctx context.Context, rec storage.Record) (changed bool, err error) {
+	return r.ApplyIf(ctx, rec, nil)
+}
+
+// ApplyIf is [Replication.Apply] with a last-moment condition: ok (if not
+// nil) is called while the guard holds its write lock — no block, unblock,
+// import or other Apply can run until the change is written — and rec is
+// applied only if ok returns true. A replicator uses it to decide on a
+// remote change against the local changes it has not sent yet, with no
+// local change slipping in between the decision and the write. ok may read
+// the guard (its change log, its entries) but must not write to it.
+func (r *Replication) ApplyIf(ctx context.Context, rec storage.Record, ok func() bool) (changed bool, err error) {
 	if err := r.open(); err != nil {
 		return false, err
 	}
@@ -327,9 +338,19 @@ func (r *Replication) Apply(ctx context.Context, rec storage.Record) (changed bo
 		if !e.ExpiresAt.IsZero() && !e.ExpiresAt.After(r.g.opts.now()) {
 			return false, nil // lapsed on the way: nothing to block
 		}
-		return r.g.put(ctx, e)
+		r.g.wmu.Lock()
+		defer r.g.wmu.Unlock()
+		if ok != nil && !ok() {
+			return false, nil
+		}
+		return r.g.putLocked(ctx, e)
 	case storage.OpUnblock:
-		return r.g.remove(ctx, c, source, rec.Origin)
+		r.g.wmu.Lock()
+		defer r.g.wmu.Unlock()
+		if ok != nil && !ok() {
+			return false, nil
+		}
+		return r.g.removeLocked(ctx, c, source, rec.Origin)
 	}
 	return false, fmt.Errorf("guard: apply: record op %s: %w", rec.Op, storage.ErrInvalid)
 }

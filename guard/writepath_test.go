@@ -22,7 +22,7 @@ var (
 	guardWrites = []string{"Block", "BlockContact", "Import", "ImportEntries", "Unblock", "UnblockContact", "UnblockContactIfSource"}
 	// CountEvent and ResetEvents keep counters beside the entries.
 	guardOthers = []string{"Check", "Close", "CountEvent", "Normalizer", "Rebuild", "Replication", "ResetEvents", "Scan", "Stats"}
-	replWrites  = []string{"Apply", "RetryDeadLetters"}
+	replWrites  = []string{"Apply", "ApplyIf", "RetryDeadLetters"}
 	// Offsets, dead letters and state live beside the entries: they never
 	// create or remove a block.
 	replOthers = []string{"AddDeadLetter", "Bootstrap", "Changes", "DeadLetters", "DeleteState", "Entry", "Forget",
@@ -118,6 +118,20 @@ func writePaths() []writePath {
 				must(t, err)
 			}
 		}, map[string]bool{"ap@example.com": true, "w@ap.test": true, "+14155550102": true}},
+		{"ApplyIf", func(t *testing.T, g *guard.Guard) {
+			pre(t, g, "ai@example.com")
+			yes := func() bool { return true }
+			for _, in := range []string{"aib@example.com", "ai.test", "+14155550103"} {
+				_, err := g.Replication().ApplyIf(ctx, storage.Record{Op: storage.OpBlock, Contact: canon(t, g, in),
+					Reason: "remote", Origin: "fleet"}, yes)
+				must(t, err)
+			}
+			ok, err := g.Replication().ApplyIf(ctx, storage.Record{Op: storage.OpUnblock, Contact: canon(t, g, "ai@example.com"), Origin: "fleet"}, yes)
+			must(t, err)
+			if !ok {
+				t.Fatal("ApplyIf unblock: nothing changed")
+			}
+		}, map[string]bool{"aib@example.com": true, "w@ai.test": true, "+14155550103": true, "ai@example.com": false}},
 		{"Unblock", func(t *testing.T, g *guard.Guard) {
 			pre(t, g, "un@example.com", "un.test")
 			_, err := g.Unblock(ctx, "un@example.com")

@@ -64,7 +64,7 @@ func commands() []command {
 		{"import", "block every contact in a list, CSV or JSON file", (*app).importList},
 		{"export", "write every active block to stdout", (*app).export},
 		{"stats", "show the blocklist's and the sync's figures", (*app).stats},
-		{"sync", "push and pull blocks to and from the vendors", (*app).sync},
+		{"sync", "push and pull blocks to and from the vendors; with --nats, join a fleet", (*app).sync},
 		{"serve", "serve the guard, opt-out intake and sync over HTTP", (*app).serve},
 		{"dead-letters", "list (or retry) the blocks a vendor refused for good", (*app).deadLetters},
 		{"version", "show this program's version", (*app).version},

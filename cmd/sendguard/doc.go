@@ -369,8 +369,22 @@
 //	sync.NAME.still_listed<TAB>N   contacts unblocked here that it still
 //	                               lists (remove them at the vendor)
 //
-// NAME is opencx or ocamba. With --json, the same figures as one JSON
-// object, nested at the dots (a consumer's name is one key):
+// NAME is opencx or ocamba. If the database was ever a fleet member (sync
+// --nats), the figures its member saved at its last heartbeat (every 2s
+// while it ran; nothing is asked of the server):
+//
+//	fleet.stream, fleet.member      the stream and this member's name
+//	fleet.applied<TAB>N             last stream position applied here
+//	fleet.lag<TAB>N                 stream messages after it, as last seen
+//	fleet.published<TAB>N           change-log record through which local
+//	                                changes are in the stream
+//	fleet.unpublished<TAB>N         local changes not yet in the stream
+//	fleet.members<TAB>A,B,…         members with a heartbeat under 30s old
+//	fleet.lease_holder<TAB>NAME     the member running the vendor sync
+//	fleet.at<TAB>TIME               when these figures were taken
+//
+// With --json, the same figures as one JSON object, nested at the dots (a
+// consumer's name is one key):
 // {"entries":3,"change_log":{"records":1,"consumers":{"remote/opencx":
 // {"offset":7,"lag":0}},…},"filter":{"capacity":…},
 // "sync":{"opencx":{"pending":0,…}},…}. Exit 0, or 2 on an error.
@@ -379,7 +393,15 @@
 //
 //	sendguard sync [--once] [--interval D] [--timeout D] [--full-pull D]
 //	sendguard sync --forget NAME
+//	sendguard sync --nats URL --member NAME [--stream S] [--interval D]
 //
+//	--nats URL     join a fleet over NATS JetStream (SENDGUARD_NATS_URL;
+//	               several URLs comma-separated)
+//	--member NAME  this instance's name in the fleet: stable across
+//	               restarts, unique (SENDGUARD_MEMBER; letters, digits,
+//	               '-' and '_')
+//	--stream S     the fleet's stream (SENDGUARD_NATS_STREAM; default
+//	               SENDGUARD)
 //	--once         sync once, then exit
 //	--interval D   without --once, the time between full passes
 //	               (default: 1m); local blocks are pushed at once
@@ -455,6 +477,30 @@
 //
 // If NAME is configured again later, it is fed from the blocklist as a new
 // vendor. Exit 0, or 2 on an error.
+//
+// With --nats, the database becomes a member of a fleet of instances that
+// agree within a second (package sync/fleet): its local changes are
+// published to the stream and the other members' changes applied here.
+// At most one member at a time — the holder of the fleet's vendor lease —
+// runs the vendor sync described above, with the vendors of its
+// environment; a member without vendor tokens only replicates. It runs
+// until SIGINT or SIGTERM (--once does not apply), writes a line to
+// stderr when the fleet's state changes:
+//
+//	sendguard: sync: fleet S: member NAME, applied N, lag N, unpublished N, members A,B, lease holder NAME
+//
+// and that line on stdout at the end. NATS credentials come from the
+// environment and go to the NATS client as they are; they never appear in
+// any output:
+//
+//	SENDGUARD_NATS_CREDS      a .creds file (JWT and NKey)
+//	SENDGUARD_NATS_TOKEN      a token
+//	SENDGUARD_NATS_USER       user name, with SENDGUARD_NATS_PASSWORD
+//	SENDGUARD_NATS_CA         CA certificate file for TLS
+//	SENDGUARD_NATS_CERT       client certificate file, with SENDGUARD_NATS_KEY
+//
+// NATS down at start or later is not an error: local blocks go on, and
+// are published when it is back.
 //
 // # dead-letters
 //

@@ -92,7 +92,11 @@ func (a *app) collectStats(g *guard.Guard) ([]stat, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(list, syncList...), nil
+	fleetList, err := a.fleetStats(g)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(list, syncList...), fleetList...), nil
 }
 
 // logStats returns the change log's figures: its extent, its retention,

@@ -44,8 +44,12 @@ func (v *vendorEnv) pace(key string) float64 {
 	return f
 }
 
-// remotes builds the remotes the environment configures. Their tokens
-// are in a.secrets (see run), so that no output line can carry them.
+// errNoVendor: no vendor token in the environment. A fleet member may
+// have none: it then only replicates.
+var errNoVendor = errors.New("no vendor configured: set SENDGUARD_OPENCX_TOKEN or SENDGUARD_OCAMBA_TOKEN (see 'sendguard help sync')")
+
+// remotes builds the remotes the environment configures. The tokens are
+// added to a.secrets, so that no output line can carry them.
 func (a *app) remotes() ([]blocksync.Remote, error) {
 	v := &vendorEnv{a: a}
 	var out []blocksync.Remote
@@ -81,7 +85,7 @@ func (a *app) remotes() ([]blocksync.Remote, error) {
 		out = append(out, blocksync.NewOcamba(c, blocksync.OcambaOptions{Name: nameOcamba}))
 	}
 	if len(out) == 0 {
-		return nil, errors.New("no vendor configured: set SENDGUARD_OPENCX_TOKEN or SENDGUARD_OCAMBA_TOKEN (see 'sendguard help sync')")
+		return nil, errNoVendor
 	}
 	return out, nil
 }
@@ -95,6 +99,10 @@ func (a *app) sync(args []string) int {
 	timeout := fs.Duration("timeout", defaultSyncTimeout, "with --once, how long to try")
 	fullPull := fs.Duration("full-pull", blocksync.DefaultFullPull, "how often to read a vendor's whole list")
 	forget := fs.String("forget", "", "drop everything kept for a vendor, then exit")
+	var ff fleetFlags
+	fs.StringVar(&ff.url, "nats", a.getenv("SENDGUARD_NATS_URL"), "NATS server URL(s): join a fleet")
+	fs.StringVar(&ff.member, "member", a.getenv("SENDGUARD_MEMBER"), "this member's name in the fleet")
+	fs.StringVar(&ff.stream, "stream", a.getenv("SENDGUARD_NATS_STREAM"), "the fleet's JetStream stream (default SENDGUARD)")
 	pos, code, done := a.parse(fs, args)
 	if done {
 		return code
@@ -110,14 +118,23 @@ func (a *app) sync(args []string) int {
 		return a.failf("sync: --timeout %v: must be positive", *timeout)
 	case *fullPull <= 0:
 		return a.failf("sync: --full-pull %v: must be positive", *fullPull)
+	case ff.url != "" && *once:
+		return a.failf("sync: --once does not go with --nats: a fleet member runs until stopped")
+	case ff.url != "" && ff.member == "":
+		return a.failf("sync: --nats needs --member NAME (or SENDGUARD_MEMBER): this instance's stable, unique name")
+	case ff.url == "" && ff.member != "":
+		return a.failf("sync: --member needs --nats URL (or SENDGUARD_NATS_URL)")
 	}
 	remotes, err := a.remotes()
-	if err != nil {
+	if err != nil && (ff.url == "" || !errors.Is(err, errNoVendor)) {
 		return a.failf("sync: %s", err)
 	}
 	g, err := a.openGuard(c)
 	if err != nil {
 		return a.failf("%s", err)
+	}
+	if ff.url != "" {
+		return a.closeGuard(g, c, a.syncFleet(g, ff, remotes, *interval))
 	}
 	e, err := blocksync.New(g.Replication(), remotes, blocksync.WithInterval(*interval), blocksync.WithFullPull(*fullPull))
 	if err != nil {
