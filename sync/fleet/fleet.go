@@ -242,6 +242,12 @@ func (m *Member) Run(ctx context.Context) error {
 		wg.Go(func() { n.leaseLoop(rctx) })
 	}
 	wg.Wait()
+	// The figures as the member stopped, not as at its last heartbeat:
+	// what stats shows after a stop.
+	n.stMu.Lock()
+	n.st.At = time.Now().UTC()
+	n.stMu.Unlock()
+	n.saveStats(ctx)
 	if c := context.Cause(rctx); errors.Is(c, guard.ErrClosed) {
 		return fmt.Errorf("fleet: %w", c)
 	}

@@ -71,7 +71,8 @@ type heartbeat struct {
 
 // heartbeatLoop writes the member's heartbeat, reads who else beats and
 // who holds the lease, and saves the figures locally, every
-// heartbeatEvery until ctx ends.
+// heartbeatEvery until ctx ends. (Run saves them once more when every
+// goroutine has stopped.)
 func (n *node) heartbeatLoop(ctx context.Context) {
 	t := time.NewTicker(heartbeatEvery)
 	defer t.Stop()
@@ -119,7 +120,12 @@ func (n *node) beat(ctx context.Context) {
 	}
 	n.st.At = time.Now().UTC()
 	n.stMu.Unlock()
-	if b, jerr := json.Marshal(n.Stats()); jerr == nil {
+	n.saveStats(ctx)
+}
+
+// saveStats keeps the member's figures in the guard, for ReadStats.
+func (n *node) saveStats(ctx context.Context) {
+	if b, err := json.Marshal(n.Stats()); err == nil {
 		_ = n.rep.SetState(context.WithoutCancel(ctx), Origin, stateStats, b)
 	}
 }
