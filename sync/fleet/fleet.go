@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/sendguard/sendguard/guard"
 )
@@ -59,6 +60,14 @@ type Config struct {
 	// Vendors, if its Run is set, makes this member a candidate for the
 	// fleet's vendor lease; see [Vendors].
 	Vendors Vendors
+
+	// MeterProvider is the OpenTelemetry meter provider the member's
+	// instruments (sendguard.fleet.applied, sendguard.fleet.lag, …; see
+	// the package documentation) are registered with while Run runs. They
+	// are observable: they read the member's figures when the provider
+	// collects. The default is the global provider (otel.GetMeterProvider,
+	// a no-op until the application sets one).
+	MeterProvider metric.MeterProvider
 
 	// Logger receives the member's warnings (NATS unreachable, lease
 	// changes). Recipients are redacted; credentials are never logged.
@@ -212,6 +221,11 @@ func (m *Member) Run(ctx context.Context) error {
 		return fmt.Errorf("fleet: %w", err)
 	}
 	n := &node{Member: m, js: js, applyDone: make(chan struct{})}
+	reg, err := m.registerMetrics()
+	if err != nil {
+		return fmt.Errorf("fleet: metrics: %w", err)
+	}
+	defer func() { _ = reg.Unregister() }()
 	rctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	fail := func(err error) {

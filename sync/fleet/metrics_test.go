@@ -1,0 +1,65 @@
+package fleet_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/sendguard/sendguard/internal/telemetry/telemetrytest"
+	"github.com/sendguard/sendguard/sync/fleet"
+)
+
+// TestMetrics: the member's instruments, read with the SDK's manual
+// reader, follow a scripted sequence — a's three blocks are applied by
+// b, which then shows the stream position, no lag, two members, a's lease
+// — and are gone once Run has returned.
+func TestMetrics(t *testing.T) {
+	srv := startServer(t)
+	ra, rb := telemetrytest.New(t), telemetrytest.New(t)
+	a := newMember(t, "a", srv.url(), fleet.Config{MeterProvider: ra.Provider, LeaseTTL: 2 * time.Second,
+		Vendors: fleet.Vendors{Run: func(ctx context.Context) error { <-ctx.Done(); return nil }}})
+	b := newMember(t, "b", srv.url(), fleet.Config{MeterProvider: rb.Provider})
+	ctx := t.Context()
+	for i := range 3 {
+		if _, err := a.g.Block(ctx, fmt.Sprintf("m%d@example.com", i), "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitCheck(t, b, "m2@example.com", true, 5*time.Second)
+
+	// The figures the instruments read come with the heartbeat (every
+	// 2s) and the apply loop: wait for both members and a's lease.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		sa, sb := ra.Collect(t), rb.Collect(t)
+		members, _ := sb.Int(t, "sendguard.fleet.members")
+		held, _ := sa.Int(t, "sendguard.fleet.lease_held")
+		applied, _ := sb.Int(t, "sendguard.fleet.applied")
+		if members == 2 && held == 1 && applied == 3 {
+			sb.Want(t, "sendguard.fleet.lag", 0)
+			sb.Want(t, "sendguard.fleet.unpublished", 0)
+			sb.Want(t, "sendguard.fleet.applied_changes", 3)
+			sb.Want(t, "sendguard.fleet.connected", 1)
+			sb.Want(t, "sendguard.fleet.lease_held", 0)
+			sa.Want(t, "sendguard.fleet.applied", 3)
+			sa.Want(t, "sendguard.fleet.applied_changes", 0) // its own changes
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10s: b members %d applied %d, a lease held %d; want 2, 3, 1", members, applied, held)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if m, ok := rb.Collect(t)["sendguard.fleet.applied"]; !ok || m.Unit != "{message}" {
+		t.Errorf("sendguard.fleet.applied unit = %q (found %v), want {message}", m.Unit, ok)
+	}
+
+	b.stopRun()
+	if _, ok := rb.Collect(t).Int(t, "sendguard.fleet.applied"); ok {
+		t.Error("sendguard.fleet.applied still observed after Run returned")
+	}
+	if _, ok := ra.Collect(t).Int(t, "sendguard.fleet.applied"); !ok {
+		t.Error("a's instruments went with b's")
+	}
+}
