@@ -259,6 +259,16 @@ func (m *Member) Run(ctx context.Context) error {
 	if c := context.Cause(rctx); errors.Is(c, guard.ErrClosed) {
 		return fmt.Errorf("fleet: %w", c)
 	}
+	// The figures as they are at the end, not as of the last heartbeat:
+	// what was applied since is in the store, and stats must say so.
+	m.stMu.Lock()
+	m.st.At = time.Now().UTC()
+	m.st.Holder = false
+	if m.st.LeaseHolder == m.cfg.Member {
+		m.st.LeaseHolder = ""
+	}
+	m.stMu.Unlock()
+	m.saveStats(ctx)
 	return nil
 }
 

@@ -63,3 +63,28 @@ func TestMetrics(t *testing.T) {
 		t.Error("a's instruments went with b's")
 	}
 }
+
+// TestReadStats_AfterRun: the figures saved when Run returns are those of
+// the end, not of the last heartbeat (up to 2s older): sendguard stats
+// after a member stopped shows what it applied.
+func TestReadStats_AfterRun(t *testing.T) {
+	srv := startServer(t)
+	a := newMember(t, "a", srv.url(), fleet.Config{})
+	b := newMember(t, "b", srv.url(), fleet.Config{})
+	if _, err := a.g.Block(t.Context(), "late@example.com", "test"); err != nil {
+		t.Fatal(err)
+	}
+	waitCheck(t, b, "late@example.com", true, 5*time.Second)
+	for b.m.Stats().Applied < 1 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	live := b.m.Stats()
+	b.stopRun()
+	st, ok, err := fleet.ReadStats(t.Context(), b.g.Replication())
+	if err != nil || !ok {
+		t.Fatalf("ReadStats = %v, %v", ok, err)
+	}
+	if st.Applied != live.Applied || st.Lag != 0 || st.Member != "b" {
+		t.Errorf("saved after Run: applied %d lag %d member %q; want applied %d lag 0 member b", st.Applied, st.Lag, st.Member, live.Applied)
+	}
+}

@@ -119,7 +119,13 @@ func (n *node) beat(ctx context.Context) {
 	}
 	n.st.At = time.Now().UTC()
 	n.stMu.Unlock()
-	if b, jerr := json.Marshal(n.Stats()); jerr == nil {
-		_ = n.rep.SetState(context.WithoutCancel(ctx), Origin, stateStats, b)
+	n.saveStats(ctx)
+}
+
+// saveStats saves the member's figures in the guard's store, for
+// ReadStats.
+func (m *Member) saveStats(ctx context.Context) {
+	if b, err := json.Marshal(m.Stats()); err == nil {
+		_ = m.rep.SetState(context.WithoutCancel(ctx), Origin, stateStats, b)
 	}
 }
