@@ -220,6 +220,9 @@ func (m *Member) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("fleet: %w", err)
 	}
+	// The asynchronous publisher's reply subscription and its watcher of
+	// the connection live on nc, which is the caller's: end them with Run.
+	defer js.CleanupPublisher()
 	n := &node{Member: m, js: js, applyDone: make(chan struct{})}
 	reg, err := m.registerMetrics()
 	if err != nil {
