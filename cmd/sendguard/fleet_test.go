@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"net"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -242,6 +243,41 @@ func TestServeFleet(t *testing.T) {
 	s3.run("", "check", rcpt).want(t, 1)
 	out := s3.run("", "stats").want(t, 0).stdout
 	for _, want := range []string{"fleet.member\tweb-3", "fleet.stream\tSENDGUARD"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stats lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestServeFleetNATSDown: NATS unreachable is not an error for serve: it
+// starts, blocks and checks from its own database, is ready, and stops on
+// SIGTERM with exit 0 within the 10 s budget.
+func TestServeFleetNATSDown(t *testing.T) {
+	t.Parallel()
+	s := newSandbox(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // a port nothing answers on once closed
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "nats://" + ln.Addr().String()
+	ln.Close()
+	p := startServe(t, s, []string{"SENDGUARD_NATS_TOKEN=" + natsToken}, "--nats", url, "--member", "lonely")
+	p.do("GET", "/readyz", "", "", nil).want(t, 200, nil)
+	p.api("POST", "/v1/blocks", map[string]any{"recipients": []string{"down@example.com"}}).want(t, 200, nil)
+	if !p.checkOne("down@example.com").Blocked {
+		t.Fatal("a block made while NATS is down is not enforced locally")
+	}
+	code, took := p.stop()
+	if code != 0 || took > 10*time.Second {
+		t.Fatalf("serve exited %d after %v, want 0 within 10s:\n%s", code, took, p.logs())
+	}
+	if strings.Contains(p.logs(), natsToken) {
+		t.Fatalf("logs show the NATS token:\n%s", p.logs())
+	}
+	out := s.run("", "stats").want(t, 0).stdout
+	// The block waits in the change log for the fleet, and stats says
+	// this database is a fleet member.
+	for _, want := range []string{"change_log.consumers.fleet.lag\t1", "fleet.member\tlonely", "fleet.applied\t0"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stats lacks %q:\n%s", want, out)
 		}

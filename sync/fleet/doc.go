@@ -122,7 +122,8 @@
 // changes not yet published, the members seen (heartbeats in
 // "<Stream>_MEMBERS" under 30 s old) and the lease holder; [ReadStats]
 // reads the same figures as a member last saved them in the guard's
-// store, without a server (sendguard stats).
+// store (at each heartbeat, and when Run returns — also if the server was
+// never reached), without a server (sendguard stats).
 //
 // While Run runs, the same figures are OpenTelemetry instruments of
 // [Config].MeterProvider (default: the global provider), observable — read

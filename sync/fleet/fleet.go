@@ -215,6 +215,7 @@ func (m *Member) Run(ctx context.Context) error {
 		return ErrRunning
 	}
 	defer m.running.Store(false)
+	defer m.saveFinalStats(ctx) // a closed guard refuses it: no harm
 	js, err := jetstream.New(m.nc, jetstream.WithPublishAsyncMaxPending(4*publishWindow),
 		jetstream.WithPublishAsyncTimeout(publishTimeout))
 	if err != nil {
@@ -262,8 +263,13 @@ func (m *Member) Run(ctx context.Context) error {
 	if c := context.Cause(rctx); errors.Is(c, guard.ErrClosed) {
 		return fmt.Errorf("fleet: %w", c)
 	}
-	// The figures as they are at the end, not as of the last heartbeat:
-	// what was applied since is in the store, and stats must say so.
+	return nil
+}
+
+// saveFinalStats saves the figures as they are when Run returns, not as
+// of the last heartbeat: what was applied since is in the store, and
+// stats must say so — also when the server was never reached.
+func (m *Member) saveFinalStats(ctx context.Context) {
 	m.stMu.Lock()
 	m.st.At = time.Now().UTC()
 	m.st.Holder = false
@@ -272,7 +278,6 @@ func (m *Member) Run(ctx context.Context) error {
 	}
 	m.stMu.Unlock()
 	m.saveStats(ctx)
-	return nil
 }
 
 // node is one Run of a member.

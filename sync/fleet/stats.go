@@ -48,7 +48,8 @@ func (m *Member) Stats() Stats {
 }
 
 // ReadStats returns the figures a member running on rep's guard saved at
-// its last heartbeat, and false if none ever ran there. It needs no
+// its last heartbeat or when its Run returned, and false if none ever ran
+// there. It needs no
 // server: it is what the stats command shows.
 func ReadStats(ctx context.Context, rep *guard.Replication) (Stats, bool, error) {
 	b, ok, err := rep.State(ctx, Origin, stateStats)
