@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric/noop"
+
 	"github.com/sendguard/sendguard/internal/telemetry/telemetrytest"
 	"github.com/sendguard/sendguard/sync/fleet"
 )
@@ -86,5 +89,26 @@ func TestReadStats_AfterRun(t *testing.T) {
 	}
 	if st.Applied != live.Applied || st.Lag != 0 || st.Member != "b" {
 		t.Errorf("saved after Run: applied %d lag %d member %q; want applied %d lag 0 member b", st.Applied, st.Lag, st.Member, live.Applied)
+	}
+}
+
+// TestMetrics_GlobalProvider: without Config.MeterProvider the member's
+// instruments go to the global provider the application set.
+func TestMetrics_GlobalProvider(t *testing.T) {
+	r := telemetrytest.New(t)
+	otel.SetMeterProvider(r.Provider)
+	t.Cleanup(func() { otel.SetMeterProvider(noop.NewMeterProvider()) })
+	srv := startServer(t)
+	a := newMember(t, "a", srv.url(), fleet.Config{})
+	if _, err := a.g.Block(t.Context(), "global@example.com", "test"); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if v, ok := r.Collect(t).Int(t, "sendguard.fleet.applied"); ok && v == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("sendguard.fleet.applied not 1 on the global provider within 5s")
+		}
 	}
 }
