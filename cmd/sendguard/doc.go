@@ -528,16 +528,20 @@
 //
 // # serve
 //
-//	sendguard serve [--addr HOST:PORT] [--sync [--interval D]] [--log-level L]
+//	sendguard serve [--addr HOST:PORT] [--sync [--interval D]]
+//	                [--nats URL --member NAME [--stream S]] [--log-level L]
 //
 //	--addr HOST:PORT   where to listen (default: $SENDGUARD_ADDR, else
 //	                   127.0.0.1:8080); port 0 picks a free port
 //	--sync             also run the vendor sync in this process, as
 //	                   sendguard sync does, with the same environment
 //	--interval D       with --sync, the time between full passes (1m)
-//	--nats URL, --member NAME
-//	                   join a fleet of serve processes over NATS; not
-//	                   available in this build (exit 2)
+//	--nats URL         join a fleet over NATS JetStream, as sync --nats
+//	                   does (SENDGUARD_NATS_URL; comma-separated URLs)
+//	--member NAME      this instance's name in the fleet, stable and
+//	                   unique (SENDGUARD_MEMBER); needed with --nats
+//	--stream S         the fleet's stream (SENDGUARD_NATS_STREAM; default
+//	                   SENDGUARD)
 //	--log-level L      debug, info (default), warn or error
 //
 // Holds the data directory and serves the guard over HTTP: for services
@@ -555,6 +559,19 @@
 // directory fails with "in use by another process: sendguard serve (pid
 // N) holds it: use its HTTP API at URL": serve keeps a note, serve.addr,
 // in the data directory and removes it when it stops.
+//
+// With --nats, the database is a member of a fleet (package sync/fleet;
+// see sync): blocks and unblocks made here, through the API or the
+// opt-out endpoints, reach the other members within a second, and theirs
+// are enforced here. With --sync as well, this process is a candidate for
+// the fleet's vendor lease, and runs the vendor sync only while it holds
+// it — at most one member of the fleet at a time; without --nats, --sync
+// runs it always. The NATS credentials come from the same environment as
+// sync's (SENDGUARD_NATS_TOKEN, _USER/_PASSWORD, _CREDS, _CA,
+// _CERT/_KEY) and are never logged. NATS unreachable, at start or later,
+// is not an error: serve answers from its own database meanwhile and
+// /readyz stays about the store and the filter. The fleet's figures are
+// in GET /v1/stats and /metrics (sendguard_fleet_*).
 //
 // The environment:
 //
@@ -636,8 +653,9 @@
 // Each block is written before its 2xx goes out. On SIGTERM or SIGINT,
 // serve stops accepting connections, lets the requests in flight finish
 // (up to 7 s), stops the sync (logging each vendor's summary line, as
-// sync prints it), closes the database (writing the filter
-// snapshot) and exits 0, within 10 s; a second signal kills it at once.
+// sync prints it) or the fleet member (waiting for it to stop, releasing
+// the vendor lease if it held it, and logging its fleet line), closes the
+// database (writing the filter snapshot) and exits 0, within 10 s; a second signal kills it at once.
 // Exit 2 on a configuration error or if the address cannot be bound.
 //
 // # version

@@ -17,11 +17,13 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/sendguard/sendguard/guard"
 	"github.com/sendguard/sendguard/optout"
 	blocksync "github.com/sendguard/sendguard/sync"
+	"github.com/sendguard/sendguard/sync/fleet"
 )
 
 // Defaults and limits of serve (documented in doc.go, "serve").
@@ -69,8 +71,7 @@ type serveConfig struct {
 	logLevel slog.Level
 	sync     bool
 	interval time.Duration
-	nats     string
-	member   string
+	fleet    fleetFlags
 
 	unsubURL, unsubSecret string
 	smsToken, smsURL      string
@@ -87,8 +88,9 @@ func (a *app) serve(args []string) int {
 	fs.StringVar(&cfg.addr, "addr", a.envOr(envAddr, defaultAddr), "listen address HOST:PORT")
 	fs.BoolVar(&cfg.sync, "sync", false, "run the vendor sync in this process")
 	fs.DurationVar(&cfg.interval, "interval", blocksync.DefaultInterval, "with --sync, time between passes")
-	fs.StringVar(&cfg.nats, "nats", "", "NATS URL of a fleet to join")
-	fs.StringVar(&cfg.member, "member", "", "this process's member name in the fleet")
+	fs.StringVar(&cfg.fleet.url, "nats", a.getenv("SENDGUARD_NATS_URL"), "NATS server URL(s): join a fleet")
+	fs.StringVar(&cfg.fleet.member, "member", a.getenv("SENDGUARD_MEMBER"), "this process's name in the fleet")
+	fs.StringVar(&cfg.fleet.stream, "stream", a.getenv("SENDGUARD_NATS_STREAM"), "the fleet's JetStream stream (default SENDGUARD)")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	pos, code, done := a.parse(fs, args)
 	if done {
@@ -103,9 +105,20 @@ func (a *app) serve(args []string) int {
 	if cfg.interval <= 0 {
 		return a.failf("serve: --interval %v: must be positive", cfg.interval)
 	}
-	if cfg.nats != "" || cfg.member != "" {
-		// The fleet (package sync/fleet) is not part of this build yet.
-		return a.failf("serve: --nats/--member: fleet sync is not available in this build")
+	var natsOpts []nats.Option
+	switch ff := cfg.fleet; {
+	case ff.url != "" && ff.member == "":
+		return a.failf("serve: --nats needs --member NAME (or SENDGUARD_MEMBER): this instance's stable, unique name")
+	case ff.url == "" && ff.member != "":
+		return a.failf("serve: --member needs --nats URL (or SENDGUARD_NATS_URL)")
+	case ff.url != "":
+		if err := a.natsURLs(ff.url); err != nil {
+			return a.failf("serve: %s", err)
+		}
+		var err error
+		if natsOpts, err = a.natsOptions(ff.member); err != nil {
+			return a.failf("serve: %s", err)
+		}
 	}
 	cfg.token = a.getenv(envAPIToken)
 	if cfg.token == "" {
@@ -151,15 +164,22 @@ func (a *app) serve(args []string) int {
 	if err != nil {
 		return a.closeGuard(g, c, a.failf("serve: %s", err))
 	}
-	var e *blocksync.Engine
-	if cfg.sync {
-		if e, err = blocksync.New(g.Replication(), remotes, blocksync.WithInterval(cfg.interval),
+	var bg background
+	switch {
+	case cfg.fleet.url != "":
+		bg.vendors = cfg.sync
+		if bg.member, bg.nc, err = a.serveFleet(g, cfg, remotes, natsOpts, log); err != nil {
+			return a.closeGuard(g, c, a.failf("serve: %s", err))
+		}
+	case cfg.sync:
+		if bg.engine, err = blocksync.New(g.Replication(), remotes, blocksync.WithInterval(cfg.interval),
 			blocksync.WithMeterProvider(prom.Provider)); err != nil {
 			return a.closeGuard(g, c, a.failf("serve: --sync: %s", why(err)))
 		}
 	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
+		bg.close()
 		return a.closeGuard(g, c, a.failf("serve: --addr %s: %s", cfg.addr, why(err)))
 	}
 	base := "http://" + ln.Addr().String()
@@ -167,13 +187,78 @@ func (a *app) serve(args []string) int {
 	if err := writeServeNote(note, base); err != nil {
 		log.Warn("serve: cannot write the note for other commands", slog.String("file", note), slog.String("err", why(err)))
 	}
-	return a.runServer(s, e, ln, base, note, c)
+	return a.runServer(s, bg, ln, base, note, c)
+}
+
+// background is what serve runs beside the HTTP server: the vendor sync
+// engine (--sync alone), or a fleet member (--nats) that runs the vendor
+// sync itself while it holds the fleet's vendor lease; or neither.
+type background struct {
+	engine *blocksync.Engine
+	member *fleet.Member
+	nc     *nats.Conn
+	// vendors: the member is a candidate for the vendor lease (--sync).
+	vendors bool
+}
+
+// close closes the NATS connection, if any; the member must not run.
+func (bg background) close() {
+	if bg.nc != nil {
+		bg.nc.Close()
+	}
+}
+
+// serveFleet connects to NATS and joins the fleet cfg names. With --sync,
+// the member is a candidate for the fleet's vendor lease and runs the
+// vendor sync with remotes while it holds it: at most one process of the
+// fleet syncs with the vendors at a time.
+func (a *app) serveFleet(g *guard.Guard, cfg serveConfig, remotes []blocksync.Remote, opts []nats.Option, log *slog.Logger) (*fleet.Member, *nats.Conn, error) {
+	ff := cfg.fleet
+	nc, err := nats.Connect(ff.url, opts...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to NATS: %s", why(err))
+	}
+	// The member's own lines go through the redaction of the NATS
+	// credentials too (a URL with a password in a connection error).
+	flog := slog.New(slog.NewTextHandler(&redactWriter{a: a}, &slog.HandlerOptions{Level: cfg.logLevel}))
+	fc := fleet.Config{Member: ff.member, Stream: ff.stream, Logger: flog, MeterProvider: cfg.prom.Provider}
+	if len(remotes) > 0 {
+		names := make([]string, len(remotes))
+		for i, r := range remotes {
+			names[i] = r.Name()
+		}
+		// One engine for every term of the lease: its counters, and the
+		// instruments that read them, carry on from one to the next. Its
+		// Run reads the vendors' state from the store each time, where
+		// the member has put the fleet's copy before calling it.
+		e, err := blocksync.New(g.Replication(), remotes, blocksync.WithInterval(cfg.interval),
+			blocksync.WithLogger(flog), blocksync.WithMeterProvider(cfg.prom.Provider))
+		if err != nil {
+			nc.Close()
+			return nil, nil, fmt.Errorf("--sync: %s", why(err))
+		}
+		fc.Vendors = fleet.Vendors{
+			Remotes: names,
+			Run: func(ctx context.Context) error {
+				log.Info("serve: this member holds the vendor lease: syncing", slog.String("vendors", strings.Join(names, ",")))
+				err := e.Run(ctx)
+				log.Info("serve: vendor sync stopped (lease released or lost)")
+				return err
+			},
+		}
+	}
+	m, err := fleet.Join(g, nc, fc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, errors.New(why(err)) // fleet's own message names what is wrong
+	}
+	return m, nc, nil
 }
 
 // runServer serves on ln until a.ctx ends, then shuts down in order:
 // stop accepting and finish the requests in flight, stop the sync, close
 // the guard.
-func (a *app) runServer(s *server, e *blocksync.Engine, ln net.Listener, base, note string, c *common) int {
+func (a *app) runServer(s *server, bg background, ln net.Listener, base, note string, c *common) int {
 	srv := &http.Server{
 		Handler:           s.handler(),
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -188,6 +273,7 @@ func (a *app) runServer(s *server, e *blocksync.Engine, ln net.Listener, base, n
 	syncCtx, stopSync := context.WithCancel(context.WithoutCancel(a.ctx))
 	defer stopSync()
 	var wg gosync.WaitGroup
+	e, m := bg.engine, bg.member
 	if e != nil {
 		wg.Go(func() {
 			if err := e.Run(syncCtx); err != nil && syncCtx.Err() == nil {
@@ -196,12 +282,26 @@ func (a *app) runServer(s *server, e *blocksync.Engine, ln net.Listener, base, n
 		})
 		wg.Go(func() { a.reportLoop(syncCtx, e, max(time.Minute, s.interval)) })
 	}
+	if m != nil {
+		wg.Go(func() {
+			// Run returns once its goroutines have stopped (and a vendor
+			// lease it held is released): only then may the guard close.
+			if err := m.Run(syncCtx); err != nil {
+				s.log.Error("serve: fleet member stopped", slog.String("err", a.redact(why(err))))
+			}
+		})
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	s.ready.Store(true)
 	fmt.Fprintf(a.stderr, "%s%s\n", listeningPrefix, base)
-	s.log.Info("serve: started", slog.String("addr", base), slog.Bool("sync", e != nil),
-		slog.Bool("unsubscribe", s.unsub != nil), slog.Bool("sms", s.sms != nil))
+	attrs := []any{slog.String("addr", base), slog.Bool("sync", e != nil || bg.vendors),
+		slog.Bool("unsubscribe", s.unsub != nil), slog.Bool("sms", s.sms != nil)}
+	if m != nil {
+		st := m.Stats()
+		attrs = append(attrs, slog.String("fleet", st.Stream), slog.String("member", st.Member))
+	}
+	s.log.Info("serve: started", attrs...)
 
 	code := exitOK
 	select {
@@ -220,6 +320,10 @@ func (a *app) runServer(s *server, e *blocksync.Engine, ln net.Listener, base, n
 	cancel()
 	stopSync()
 	wg.Wait()
+	bg.close()
+	if m != nil {
+		s.log.Info("serve: fleet", slog.String("summary", a.redact(fleetLine(m.Stats()))))
+	}
 	if e != nil {
 		if stats, err := e.Stats(context.Background()); err == nil {
 			for _, st := range stats {

@@ -268,8 +268,14 @@ func TestServeRefusesBadConfiguration(t *testing.T) {
 		{"relative sms url", []string{"SENDGUARD_API_TOKEN=t", "SENDGUARD_TWILIO_AUTH_TOKEN=x-s3cr3t", "SENDGUARD_SMS_WEBHOOK_URL=/sms/inbound"}, nil,
 			[]string{"SENDGUARD_SMS_WEBHOOK_URL", "absolute"}},
 		{"sync without vendor", []string{"SENDGUARD_API_TOKEN=t"}, []string{"--sync"}, []string{"no vendor configured"}},
-		{"fleet", []string{"SENDGUARD_API_TOKEN=t"}, []string{"--nats", "nats://127.0.0.1:4222", "--member", "a"},
-			[]string{"fleet", "not available"}},
+		{"nats without member", []string{"SENDGUARD_API_TOKEN=t"}, []string{"--nats", "nats://127.0.0.1:4222"},
+			[]string{"--nats needs --member"}},
+		{"member without nats", []string{"SENDGUARD_API_TOKEN=t", "SENDGUARD_MEMBER=a"}, nil,
+			[]string{"--member needs --nats"}},
+		{"bad nats url", []string{"SENDGUARD_API_TOKEN=t"}, []string{"--nats", "not a url", "--member", "a"},
+			[]string{"--nats", "nats://HOST:PORT"}},
+		{"nats cert without key", []string{"SENDGUARD_API_TOKEN=t", "SENDGUARD_NATS_CERT=/c.pem"}, []string{"--nats", "nats://127.0.0.1:4222", "--member", "a"},
+			[]string{"SENDGUARD_NATS_CERT and SENDGUARD_NATS_KEY"}},
 		{"argument", []string{"SENDGUARD_API_TOKEN=t"}, []string{"extra"}, []string{"unexpected argument"}},
 		// Last: the address is bound after the store is opened.
 		{"bad address", []string{"SENDGUARD_API_TOKEN=t"}, []string{"--addr", "127.0.0.1:99999"}, []string{"--addr"}},
@@ -1027,7 +1033,7 @@ func TestServeHelp(t *testing.T) {
 	for _, want := range []string{"sendguard serve", "SENDGUARD_API_TOKEN", "SENDGUARD_ADDR", "/v1/check", "/v1/blocks",
 		"/v1/stats", "/v1/unsubscribe-headers", "/v1/feedback", "SENDGUARD_UNSUBSCRIBE_URL", "SENDGUARD_UNSUBSCRIBE_SECRET",
 		"/sms/inbound", "SENDGUARD_TWILIO_AUTH_TOKEN", "SENDGUARD_SMS_WEBHOOK_URL", "/healthz", "/readyz", "/metrics",
-		"--sync", "--nats", "SIGTERM", strings.TrimSpace(listeningPrefix)} {
+		"--sync", "--nats", "--member", "SENDGUARD_MEMBER", "SENDGUARD_NATS_URL", "sendguard_fleet_", "SIGTERM", strings.TrimSpace(listeningPrefix)} {
 		if !strings.Contains(out, want) {
 			t.Errorf("help serve lacks %q", want)
 		}

@@ -122,7 +122,17 @@
 // changes not yet published, the members seen (heartbeats in
 // "<Stream>_MEMBERS" under 30 s old) and the lease holder; [ReadStats]
 // reads the same figures as a member last saved them in the guard's
-// store, without a server (sendguard stats).
+// store (at each heartbeat, and when Run returns — also if the server was
+// never reached), without a server (sendguard stats).
+//
+// While Run runs, the same figures are OpenTelemetry instruments of
+// [Config].MeterProvider (default: the global provider), observable — read
+// when the provider collects, nothing recorded as the member works — and
+// unregistered when Run returns: sendguard.fleet.applied and
+// sendguard.fleet.lag ({message}), sendguard.fleet.unpublished and
+// sendguard.fleet.applied_changes ({change}), sendguard.fleet.connected
+// and sendguard.fleet.lease_held (0 or 1), sendguard.fleet.members
+// ({member}). No attribute: nothing of a recipient or a credential.
 //
 // # Credentials
 //

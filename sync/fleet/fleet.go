@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/sendguard/sendguard/guard"
 )
@@ -59,6 +60,14 @@ type Config struct {
 	// Vendors, if its Run is set, makes this member a candidate for the
 	// fleet's vendor lease; see [Vendors].
 	Vendors Vendors
+
+	// MeterProvider is the OpenTelemetry meter provider the member's
+	// instruments (sendguard.fleet.applied, sendguard.fleet.lag, …; see
+	// the package documentation) are registered with while Run runs. They
+	// are observable: they read the member's figures when the provider
+	// collects. The default is the global provider (otel.GetMeterProvider,
+	// a no-op until the application sets one).
+	MeterProvider metric.MeterProvider
 
 	// Logger receives the member's warnings (NATS unreachable, lease
 	// changes). Recipients are redacted; credentials are never logged.
@@ -206,12 +215,21 @@ func (m *Member) Run(ctx context.Context) error {
 		return ErrRunning
 	}
 	defer m.running.Store(false)
+	defer m.saveFinalStats(ctx) // a closed guard refuses it: no harm
 	js, err := jetstream.New(m.nc, jetstream.WithPublishAsyncMaxPending(4*publishWindow),
 		jetstream.WithPublishAsyncTimeout(publishTimeout))
 	if err != nil {
 		return fmt.Errorf("fleet: %w", err)
 	}
+	// The asynchronous publisher's reply subscription and its watcher of
+	// the connection live on nc, which is the caller's: end them with Run.
+	defer js.CleanupPublisher()
 	n := &node{Member: m, js: js, applyDone: make(chan struct{})}
+	reg, err := m.registerMetrics()
+	if err != nil {
+		return fmt.Errorf("fleet: metrics: %w", err)
+	}
+	defer func() { _ = reg.Unregister() }()
 	rctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	fail := func(err error) {
@@ -242,16 +260,24 @@ func (m *Member) Run(ctx context.Context) error {
 		wg.Go(func() { n.leaseLoop(rctx) })
 	}
 	wg.Wait()
-	// The figures as the member stopped, not as at its last heartbeat:
-	// what stats shows after a stop.
-	n.stMu.Lock()
-	n.st.At = time.Now().UTC()
-	n.stMu.Unlock()
-	n.saveStats(ctx)
 	if c := context.Cause(rctx); errors.Is(c, guard.ErrClosed) {
 		return fmt.Errorf("fleet: %w", c)
 	}
 	return nil
+}
+
+// saveFinalStats saves the figures as they are when Run returns, not as
+// of the last heartbeat: what was applied since is in the store, and
+// stats must say so — also when the server was never reached.
+func (m *Member) saveFinalStats(ctx context.Context) {
+	m.stMu.Lock()
+	m.st.At = time.Now().UTC()
+	m.st.Holder = false
+	if m.st.LeaseHolder == m.cfg.Member {
+		m.st.LeaseHolder = ""
+	}
+	m.stMu.Unlock()
+	m.saveStats(ctx)
 }
 
 // node is one Run of a member.

@@ -48,7 +48,8 @@ func (m *Member) Stats() Stats {
 }
 
 // ReadStats returns the figures a member running on rep's guard saved at
-// its last heartbeat, and false if none ever ran there. It needs no
+// its last heartbeat or when its Run returned, and false if none ever ran
+// there. It needs no
 // server: it is what the stats command shows.
 func ReadStats(ctx context.Context, rep *guard.Replication) (Stats, bool, error) {
 	b, ok, err := rep.State(ctx, Origin, stateStats)
@@ -123,9 +124,10 @@ func (n *node) beat(ctx context.Context) {
 	n.saveStats(ctx)
 }
 
-// saveStats keeps the member's figures in the guard, for ReadStats.
-func (n *node) saveStats(ctx context.Context) {
-	if b, err := json.Marshal(n.Stats()); err == nil {
-		_ = n.rep.SetState(context.WithoutCancel(ctx), Origin, stateStats, b)
+// saveStats saves the member's figures in the guard's store, for
+// ReadStats.
+func (m *Member) saveStats(ctx context.Context) {
+	if b, err := json.Marshal(m.Stats()); err == nil {
+		_ = m.rep.SetState(context.WithoutCancel(ctx), Origin, stateStats, b)
 	}
 }
