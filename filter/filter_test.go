@@ -190,6 +190,25 @@ func TestFoldTiming(t *testing.T) {
 	}
 }
 
+// TestFoldIdle checks that the last keys of a burst do not stay in the
+// recent set once the burst is over: MayContain would ask it forever.
+func TestFoldIdle(t *testing.T) {
+	f := New(1000, 0.001)
+	f.Add(key("burst", 0)) // long after the (zero) last fold: folded at once
+	f.Add(key("burst", 1)) // right after it: waits in the recent set
+	if f.cur.Load().recent == nil {
+		t.Fatal("the second key was folded at once: the test no longer tests the idle fold")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for f.cur.Load().recent != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the recent set was not folded 5s after the last Add")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	mustContain(t, f, "burst", 0, 2)
+}
+
 // TestFalsePositiveRate measures the false-positive rate of full filters and
 // checks it against the target and against Stats' estimate.
 func TestFalsePositiveRate(t *testing.T) {

@@ -1,0 +1,180 @@
+package bench
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bits-and-blooms/bloom/v3"
+)
+
+// The floor: what no design over bloom/v3 can avoid for an allowed check —
+// normalizing the input and one bare bloom.Test of its key on a filter of
+// the same size (m and k) holding the same N keys.
+var (
+	floorOnce sync.Once
+	floorBF   *bloom.BloomFilter
+	floorErr  error
+)
+
+// getFloor builds the floor's bloom filter on first use and checks that it
+// has the guard filter's m and k.
+func getFloor(b *testing.B, f *fixture) *bloom.BloomFilter {
+	b.Helper()
+	floorOnce.Do(func() {
+		st := f.g.Stats().Filter
+		bf := bloom.NewWithEstimates(uint(st.Capacity), 0.001)
+		if uint64(bf.Cap()) != st.Bits || uint64(bf.K()) != st.K {
+			floorErr = fmt.Errorf("bench: floor filter m=%d k=%d, guard's m=%d k=%d", bf.Cap(), bf.K(), st.Bits, st.K)
+			return
+		}
+		norm := f.g.Normalizer()
+		var buf []byte
+		for i := range f.n {
+			c, err := norm.Parse(contact(i))
+			if err != nil {
+				floorErr = err
+				return
+			}
+			buf = c.AppendKey(buf[:0])
+			bf.Add(buf)
+		}
+		floorBF = bf
+	})
+	if floorErr != nil {
+		b.Fatal(floorErr)
+	}
+	return floorBF
+}
+
+// floorChecker returns the floor as a check for one goroutine: normalize,
+// append the key to a reused buffer, one bloom.Test.
+func floorChecker(f *fixture, bf *bloom.BloomFilter) func(string) (bool, error) {
+	norm := f.g.Normalizer()
+	buf := make([]byte, 0, 256)
+	return func(in string) (bool, error) {
+		c, err := norm.Parse(in)
+		if err != nil {
+			return false, err
+		}
+		buf = c.AppendKey(buf[:0])
+		return bf.Test(buf), nil
+	}
+}
+
+// BenchmarkRatio times the guard's allowed check, its floor and Badger
+// alone in interleaved phases of one benchmark, so that load from other
+// processes falls on all three alike, and reports the ratios:
+//
+//   - x_floor: guard ns per check / floor ns per check (goal ≤ 1.3)
+//   - x_badger: Badger-alone ns / guard ns (goals ≥ 20 serial, ≥ 25 parallel)
+//
+// ns/op is the guard's time per check. "parallel" runs every phase on
+// GOMAXPROCS goroutines at once; its times are wall time per check.
+func BenchmarkRatio(b *testing.B) {
+	f := getFixture(b)
+	cs := getCases(b, f)
+	bf := getFloor(b, f)
+	getBadger(b, f)
+	im := impls(f)
+	for _, c := range cs {
+		if c.blocked || (c.name != "allowed-email" && c.name != "allowed-e164") {
+			continue
+		}
+		for _, parallel := range []bool{false, true} {
+			name := c.name + "/serial"
+			if parallel {
+				name = c.name + "/parallel"
+			}
+			b.Run(name, func(b *testing.B) {
+				phases := []ratioPhase{
+					{name: "guard", round: 2048, checker: im[0].checker},
+					{name: "floor", round: 2048, checker: func() func(string) (bool, error) { return floorChecker(f, bf) }},
+					{name: "badger", round: 128, checker: im[1].checker},
+				}
+				procs := 1
+				if parallel {
+					procs = runtime.GOMAXPROCS(0)
+				}
+				ns := runPhases(b, phases, c.inputs, procs)
+				b.ReportMetric(ns[0], "ns/op")
+				b.ReportMetric(ns[1], "floor-ns")
+				b.ReportMetric(ns[2], "badger-ns")
+				b.ReportMetric(ns[0]/ns[1], "x_floor")
+				b.ReportMetric(ns[2]/ns[0], "x_badger")
+			})
+		}
+	}
+}
+
+// ratioPhase is one implementation timed by runPhases: round checks per
+// goroutine per phase.
+type ratioPhase struct {
+	name    string
+	round   int
+	checker func() func(string) (bool, error)
+}
+
+// runPhases runs the phases in turn, b.N times each (every goroutine does
+// one round per phase, all goroutines of a phase at once), and returns each
+// phase's wall time per check in ns. Every answer must be "allowed".
+func runPhases(b *testing.B, phases []ratioPhase, inputs []string, procs int) []float64 {
+	mask := len(inputs) - 1
+	// One check function per goroutine and phase (each keeps a buffer).
+	checks := make([][]func(string) (bool, error), len(phases))
+	for p := range phases {
+		for range procs {
+			checks[p] = append(checks[p], phases[p].checker())
+		}
+		for _, in := range inputs {
+			// The floor says "maybe" to the filter's false positives
+			// among the inputs (about 0.1%); the guard confirms those.
+			if blocked, err := checks[p][0](in); err != nil || (blocked && phases[p].name != "floor") {
+				b.Fatalf("%s(%q) = %v, %v; want allowed", phases[p].name, in, blocked, err)
+			}
+		}
+	}
+	total := make([]time.Duration, len(phases))
+	count := make([]int, len(phases))
+	start := make([]chan int, procs) // phase index to run
+	var done sync.WaitGroup
+	for w := range procs {
+		start[w] = make(chan int)
+		go func() {
+			i := w * 7919 // start each goroutine elsewhere in the inputs
+			for p := range start[w] {
+				check := checks[p][w]
+				for range phases[p].round {
+					_, _ = check(inputs[i&mask])
+					i++
+				}
+				done.Done()
+			}
+		}()
+	}
+	defer func() {
+		for _, ch := range start {
+			close(ch)
+		}
+	}()
+	b.ResetTimer()
+	for b.Loop() {
+		for p := range phases {
+			done.Add(procs)
+			t0 := time.Now()
+			for _, ch := range start {
+				ch <- p
+			}
+			done.Wait()
+			total[p] += time.Since(t0)
+			count[p] += phases[p].round * procs
+		}
+	}
+	ns := make([]float64, len(phases))
+	for p := range phases {
+		ns[p] = float64(total[p].Nanoseconds()) / float64(count[p])
+	}
+	return ns
+}
