@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -71,7 +72,8 @@ func floorChecker(f *fixture, bf *bloom.BloomFilter) func(string) (bool, error) 
 //   - x_floor: guard ns per check / floor ns per check (goal ≤ 1.3)
 //   - x_badger: Badger-alone ns / guard ns (goals ≥ 20 serial, ≥ 25 parallel)
 //
-// ns/op is the guard's time per check. "parallel" runs every phase on
+// Each ratio is the median over the iterations of the ratio within one
+// iteration; ns/op is the guard's median time per check. "parallel" runs every phase on
 // GOMAXPROCS goroutines at once; its times are wall time per check.
 func BenchmarkRatio(b *testing.B) {
 	f := getFixture(b)
@@ -98,12 +100,12 @@ func BenchmarkRatio(b *testing.B) {
 				if parallel {
 					procs = runtime.GOMAXPROCS(0)
 				}
-				ns := runPhases(b, phases, c.inputs, procs)
+				ns, ratios := runPhases(b, phases, c.inputs, procs)
 				b.ReportMetric(ns[0], "ns/op")
 				b.ReportMetric(ns[1], "floor-ns")
 				b.ReportMetric(ns[2], "badger-ns")
-				b.ReportMetric(ns[0]/ns[1], "x_floor")
-				b.ReportMetric(ns[2]/ns[0], "x_badger")
+				b.ReportMetric(median(ratios[1]), "x_floor")
+				b.ReportMetric(1/median(ratios[2]), "x_badger")
 			})
 		}
 	}
@@ -119,8 +121,10 @@ type ratioPhase struct {
 
 // runPhases runs the phases in turn, b.N times each (every goroutine does
 // one round per phase, all goroutines of a phase at once), and returns each
-// phase's wall time per check in ns. Every answer must be "allowed".
-func runPhases(b *testing.B, phases []ratioPhase, inputs []string, procs int) []float64 {
+// phase's median wall time per check in ns, and for each phase the ratios
+// of phase 0's time to its own, one per iteration. Every answer must be
+// "allowed".
+func runPhases(b *testing.B, phases []ratioPhase, inputs []string, procs int) ([]float64, [][]float64) {
 	mask := len(inputs) - 1
 	// One check function per goroutine and phase (each keeps a buffer).
 	checks := make([][]func(string) (bool, error), len(phases))
@@ -136,8 +140,12 @@ func runPhases(b *testing.B, phases []ratioPhase, inputs []string, procs int) []
 			}
 		}
 	}
-	total := make([]time.Duration, len(phases))
-	count := make([]int, len(phases))
+	// Per-check times of each phase in each iteration, and the guard's
+	// (phase 0) time over each other phase's in the same iteration: the
+	// medians shrug off the iterations another process preempted.
+	per := make([][]float64, len(phases))
+	ratios := make([][]float64, len(phases))
+	cur := make([]float64, len(phases))
 	start := make([]chan int, procs) // phase index to run
 	var done sync.WaitGroup
 	for w := range procs {
@@ -168,13 +176,25 @@ func runPhases(b *testing.B, phases []ratioPhase, inputs []string, procs int) []
 				ch <- p
 			}
 			done.Wait()
-			total[p] += time.Since(t0)
-			count[p] += phases[p].round * procs
+			cur[p] = float64(time.Since(t0).Nanoseconds()) / float64(phases[p].round*procs)
+			per[p] = append(per[p], cur[p])
+		}
+		for p := range phases {
+			ratios[p] = append(ratios[p], cur[0]/cur[p])
 		}
 	}
 	ns := make([]float64, len(phases))
 	for p := range phases {
-		ns[p] = float64(total[p].Nanoseconds()) / float64(count[p])
+		ns[p] = median(per[p])
 	}
-	return ns
+	return ns, ratios
+}
+
+// median returns the median of xs (which it sorts), 0 for none.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	slices.Sort(xs)
+	return xs[len(xs)/2]
 }
