@@ -41,6 +41,10 @@ type Guard struct {
 	blocks, unblocks, imported          atomic.Uint64
 	lastRebuildErr                      atomic.Pointer[error]
 
+	// cache holds recently confirmed blocks; nil when disabled. Every
+	// write path invalidates it (see blockedCache).
+	cache *blockedCache
+
 	notifyMu sync.Mutex
 	notifyCh chan struct{}
 
@@ -126,6 +130,7 @@ func newGuard(s *storage.Store, o options) (*Guard, error) {
 		opts:     o,
 		notifyCh: make(chan struct{}),
 		kick:     make(chan struct{}, 1),
+		cache:    newBlockedCache(o.blockedCache),
 	}
 	ctx := context.Background()
 	if err := g.loadDomains(ctx); err != nil {
@@ -281,7 +286,20 @@ func (g *Guard) checkDomains(ctx context.Context, v *Verdict, ds *domainSet) (bo
 // or failed closed).
 func (g *Guard) confirm(ctx context.Context, v *Verdict, matched normalize.Contact, m Scope) (bool, error) {
 	g.maybes.inc()
-	e, ok, err := g.store.GetKey(ctx, matched.Key())
+	var gen uint64
+	if bc := g.cache; bc != nil {
+		var kb [128]byte
+		key := matched.AppendKey(kb[:0])
+		if cb, ok := bc.get(key, g.opts.now); ok {
+			g.blocked.inc()
+			v.Blocked, v.Scope, v.BlockedContact = true, m, matched
+			v.Reason, v.Source, v.CreatedAt, v.ExpiresAt = cb.reason, cb.source, cb.createdAt, cb.expiresAt
+			return true, nil
+		}
+		gen = bc.begin() // before the read: see blockedCache
+	}
+	key := matched.Key()
+	e, ok, err := g.store.GetKey(ctx, key)
 	if err != nil {
 		g.storeErrors.inc()
 		if g.opts.failMode == FailOpen {
@@ -300,6 +318,9 @@ func (g *Guard) confirm(ctx context.Context, v *Verdict, matched normalize.Conta
 		return false, nil
 	}
 	g.blocked.inc()
+	if bc := g.cache; bc != nil {
+		bc.fill(gen, key, &e)
+	}
 	v.Blocked, v.Scope, v.BlockedContact = true, m, matched
 	v.Reason, v.Source, v.CreatedAt, v.ExpiresAt = e.Reason, e.Source, e.CreatedAt, e.ExpiresAt
 	return true, nil
@@ -411,6 +432,7 @@ func (g *Guard) put(ctx context.Context, e storage.Entry) (bool, error) {
 		g.addDomains([]string{c.Value})
 	}
 	added, _, err := g.store.Put(ctx, e)
+	g.invalidate(c) // a longer block replaced the one cached
 	if err != nil {
 		return false, fmt.Errorf("guard: block: %w", err)
 	}
@@ -451,6 +473,7 @@ func (g *Guard) remove(ctx context.Context, c normalize.Contact, source, origin 
 		return false, ErrClosed
 	}
 	existed, err := g.store.DeleteFrom(ctx, c, source, origin)
+	g.invalidate(c)
 	if err != nil {
 		return false, fmt.Errorf("guard: unblock: %w", err)
 	}
@@ -466,6 +489,15 @@ func (g *Guard) remove(ctx context.Context, c normalize.Contact, source, origin 
 		g.changed()
 	}
 	return existed, nil
+}
+
+// invalidate drops c's block from the blocked cache. Every write path
+// calls it after its store write (also a failed one: it may have written).
+func (g *Guard) invalidate(c normalize.Contact) {
+	if g.cache != nil {
+		var kb [128]byte
+		g.cache.invalidate(c.AppendKey(kb[:0]))
+	}
 }
 
 // Close stops the guard's background work, writes the filter snapshot (if

@@ -145,6 +145,9 @@ func (g *Guard) importEach(ctx context.Context, n int, read func(i int) (string,
 		g.addDomains(domains)
 	}
 	ir, err := g.store.Import(ctx, entries)
+	// Import writes only contacts with no live block, but a cached block
+	// may have lapsed in the store meanwhile: invalidate them all.
+	g.invalidateEntries(entries)
 	// Store first, then filter, as in put. Every key goes to the
 	// filter even if the import failed part way: some may have been
 	// written, and an extra key is only a "maybe".
@@ -164,4 +167,23 @@ func (g *Guard) importEach(ctx context.Context, n int, read func(i int) (string,
 		return res, fmt.Errorf("guard: import: %w", err)
 	}
 	return res, nil
+}
+
+// invalidateEntries drops the blocks on entries' contacts from the blocked
+// cache, after the store write: one by one, or the whole cache when
+// entries outnumber it.
+func (g *Guard) invalidateEntries(entries []storage.Entry) {
+	bc := g.cache
+	if bc == nil {
+		return
+	}
+	if len(entries) > bc.lru.Len() {
+		bc.invalidateAll()
+		return
+	}
+	keys := make([][]byte, len(entries))
+	for i := range entries {
+		keys[i] = entries[i].Contact.Key()
+	}
+	bc.invalidate(keys...)
 }

@@ -39,6 +39,7 @@ type options struct {
 	syncWrites      bool
 	minFree         int64
 	rebuildInterval time.Duration
+	blockedCache    int
 }
 
 func defaultOptions() options {
@@ -51,6 +52,7 @@ func defaultOptions() options {
 		now:             time.Now,
 		snapshot:        true,
 		rebuildInterval: time.Minute,
+		blockedCache:    DefaultBlockedCacheSize,
 	}
 }
 
@@ -149,6 +151,16 @@ func WithRebuildInterval(d time.Duration) Option {
 		}
 	}
 }
+
+// WithBlockedCacheSize sets how many confirmed blocks the guard keeps in
+// memory, so that a blocked recipient checked again (a campaign's next
+// message, a retry) is answered without a store read. Only blocks are
+// kept — an allowed answer always comes from the filter and, on a "maybe",
+// the store — and every unblock, change, expiry and applied change takes
+// effect at once, cache or not. A block costs about 300 bytes; 0 turns the
+// cache off. The default value is [DefaultBlockedCacheSize] (16,384, about
+// 5 MiB).
+func WithBlockedCacheSize(n int) Option { return func(o *options) { o.blockedCache = n } }
 
 // BlockOption configures one [Guard.Block], [Guard.BlockContact] or
 // [Guard.Import] call.

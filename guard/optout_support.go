@@ -35,6 +35,7 @@ func (g *Guard) UnblockContactIfSource(ctx context.Context, c normalize.Contact,
 		return false, nil
 	}
 	existed, err := g.store.Delete(ctx, c, sourceLocal)
+	g.invalidate(c)
 	if err != nil {
 		return false, fmt.Errorf("guard: unblock: %w", err)
 	}
