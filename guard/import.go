@@ -144,7 +144,18 @@ func (g *Guard) importEach(ctx context.Context, n int, read func(i int) (string,
 	if len(domains) > 0 {
 		g.addDomains(domains)
 	}
-	ir, err := g.store.Import(ctx, entries)
+	// A contact the filter says "no" to has no live entry in the store
+	// (the filter has every key written since its last rebuild began, and
+	// every live one then; wmu keeps other writes out): the store skips its
+	// presence read. (A lapsed entry the last rebuild left out is replaced,
+	// as the read would have decided too.)
+	absent := make([]bool, len(entries))
+	var kb []byte
+	for i := range entries {
+		kb = entries[i].Contact.AppendKey(kb[:0])
+		absent[i] = !g.filter.MayContain(kb)
+	}
+	ir, err := g.store.ImportAbsent(ctx, entries, absent)
 	// Import writes only contacts with no live block, but a cached block
 	// may have lapsed in the store meanwhile: invalidate them all.
 	g.invalidateEntries(entries)
