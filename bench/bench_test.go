@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -53,6 +54,14 @@ func buildCases(f *fixture) ([]checkCase, error) {
 		}
 		return email(j)
 	}, nil)
+	coldStride := max(1, f.n/65536)
+	coldBlocked := sample(65536, func(i int) string {
+		j := (i*coldStride + 1) % f.n
+		if j%4 == 3 {
+			j--
+		}
+		return email(j)
+	}, nil)
 	fps, err := findFalsePositives(f.g, 64)
 	if err != nil {
 		return nil, err
@@ -75,6 +84,9 @@ func buildCases(f *fixture) ([]checkCase, error) {
 			return fmt.Sprintf("(720) %03d-%04d", 400+i/10000, i%10000)
 		}, nil)},
 		{name: "blocked-email", inputs: blocked, blocked: true},
+		// More distinct blocked emails than the guard's blocked cache
+		// holds (16,384), cycled: every check misses it, a first check.
+		{name: "blocked-email-cold", inputs: coldBlocked, blocked: true},
 		{name: "filter-fp", inputs: fps},
 	}, nil
 }
@@ -156,6 +168,7 @@ func impls(f *fixture) []impl {
 	ctx := context.Background()
 	var m map[string]struct{}
 	var floor *bloom.BloomFilter
+	var redisAt string
 	return []impl{
 		{
 			name:    "guard",
@@ -188,6 +201,13 @@ func impls(f *fixture) []impl {
 			allowedOnly: true,
 			prepare:     func(b *testing.B) { floor = getFloor(b, f) },
 			checker:     func() func(string) (bool, error) { return floorChecker(f, floor) },
+		},
+		{
+			// Redis (opt-in, SENDGUARD_BENCH_REDIS=1): SISMEMBER over
+			// loopback, one connection per goroutine.
+			name:    "redis",
+			prepare: func(b *testing.B) { redisAt = getRedis(b, f) },
+			checker: func() func(string) (bool, error) { return redisChecker(f, redisAt) },
 		},
 		{
 			// A Go map holding every key: normalize, then one map probe.
@@ -274,7 +294,10 @@ func benchCheck(b *testing.B, parallel bool) {
 				b.RunParallel(func(pb *testing.PB) {
 					seed.Lock()
 					check := im.checker()
-					i := next * 7919 // start each goroutine elsewhere in the inputs
+					// Start each goroutine as far from the others as can
+					// be: for blocked-email-cold, no goroutine must find in
+					// the guard's cache what another just read.
+					i := next * (len(c.inputs) / runtime.GOMAXPROCS(0))
 					next++
 					seed.Unlock()
 					for pb.Next() {

@@ -56,6 +56,7 @@ func TestMain(m *testing.M) {
 		_ = fx.g.Close()
 		_ = os.RemoveAll(fx.dir)
 	}
+	stopRedis()
 	if badgerStore != nil {
 		_ = badgerStore.Close()
 		_ = os.RemoveAll(badgerStore.Dir())

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"slices"
@@ -65,24 +66,34 @@ func floorChecker(f *fixture, bf *bloom.BloomFilter) func(string) (bool, error) 
 	}
 }
 
-// BenchmarkRatio times the guard's allowed check, its floor and Badger
-// alone in interleaved phases of one benchmark, so that load from other
-// processes falls on all three alike, and reports the ratios:
+// BenchmarkRatio times the guard, its floor, Badger alone and (opt-in)
+// Redis in interleaved phases of one benchmark, so that load from other
+// processes falls on all of them alike, and reports the ratios:
 //
 //   - x_floor: guard ns per check / floor ns per check (goal ≤ 1.3)
-//   - x_badger: Badger-alone ns / guard ns (goals ≥ 20 serial, ≥ 25 parallel)
+//   - x_badger: Badger-alone ns / guard ns (goals ≥ 20 serial, ≥ 25 parallel;
+//     for blocked-email-cold, a first blocked check, ≥ 1: no slower)
+//   - x_redis: Redis SISMEMBER ns / guard ns (goal ≥ 100), with
+//     SENDGUARD_BENCH_REDIS=1
 //
 // Each ratio is the median over the iterations of the ratio within one
-// iteration; ns/op is the guard's median time per check. "parallel" runs every phase on
-// GOMAXPROCS goroutines at once; its times are wall time per check.
+// iteration; ns/op is the guard's median time per check. "parallel" runs
+// every phase on GOMAXPROCS goroutines at once; its times are wall time
+// per check.
 func BenchmarkRatio(b *testing.B) {
 	f := getFixture(b)
 	cs := getCases(b, f)
 	bf := getFloor(b, f)
 	getBadger(b, f)
 	im := impls(f)
+	var redisAt string
+	if redisWanted() {
+		redisAt = getRedis(b, f)
+	}
 	for _, c := range cs {
-		if c.blocked || (c.name != "allowed-email" && c.name != "allowed-e164") {
+		switch c.name {
+		case "allowed-email", "allowed-e164", "blocked-email-cold":
+		default:
 			continue
 		}
 		for _, parallel := range []bool{false, true} {
@@ -93,19 +104,47 @@ func BenchmarkRatio(b *testing.B) {
 			b.Run(name, func(b *testing.B) {
 				phases := []ratioPhase{
 					{name: "guard", round: 2048, checker: im[0].checker},
-					{name: "floor", round: 2048, checker: func() func(string) (bool, error) { return floorChecker(f, bf) }},
 					{name: "badger", round: 128, checker: im[1].checker},
+				}
+				if c.blocked {
+					phases[0].round = 128
+					// The guard's own store read alone (Replication.Entry:
+					// a storage Get), to tell the store from the guard.
+					repl := f.g.Replication()
+					phases = append(phases, ratioPhase{name: "ownstore", round: 128,
+						checker: func() func(string) (bool, error) {
+							norm := f.g.Normalizer()
+							return func(in string) (bool, error) {
+								c, err := norm.Parse(in)
+								if err != nil {
+									return false, err
+								}
+								_, ok, err := repl.Entry(context.Background(), c)
+								return ok, err
+							}
+						}})
+				} else {
+					phases = append(phases, ratioPhase{name: "floor", round: 2048,
+						checker: func() func(string) (bool, error) { return floorChecker(f, bf) }})
+				}
+				if redisAt != "" {
+					phases = append(phases, ratioPhase{name: "redis", round: 32,
+						checker: func() func(string) (bool, error) { return redisChecker(f, redisAt) }})
 				}
 				procs := 1
 				if parallel {
 					procs = runtime.GOMAXPROCS(0)
 				}
-				ns, ratios := runPhases(b, phases, c.inputs, procs)
+				ns, ratios := runPhases(b, phases, c.inputs, c.blocked, procs)
 				b.ReportMetric(ns[0], "ns/op")
-				b.ReportMetric(ns[1], "floor-ns")
-				b.ReportMetric(ns[2], "badger-ns")
-				b.ReportMetric(median(ratios[1]), "x_floor")
-				b.ReportMetric(1/median(ratios[2]), "x_badger")
+				for p := 1; p < len(phases); p++ {
+					b.ReportMetric(ns[p], phases[p].name+"-ns")
+					if phases[p].name == "floor" {
+						b.ReportMetric(median(ratios[p]), "x_floor")
+					} else {
+						b.ReportMetric(1/median(ratios[p]), "x_"+phases[p].name)
+					}
+				}
 			})
 		}
 	}
@@ -123,8 +162,8 @@ type ratioPhase struct {
 // one round per phase, all goroutines of a phase at once), and returns each
 // phase's median wall time per check in ns, and for each phase the ratios
 // of phase 0's time to its own, one per iteration. Every answer must be
-// "allowed".
-func runPhases(b *testing.B, phases []ratioPhase, inputs []string, procs int) ([]float64, [][]float64) {
+// want (the floor may say "maybe" to an allowed input).
+func runPhases(b *testing.B, phases []ratioPhase, inputs []string, want bool, procs int) ([]float64, [][]float64) {
 	mask := len(inputs) - 1
 	// One check function per goroutine and phase (each keeps a buffer).
 	checks := make([][]func(string) (bool, error), len(phases))
@@ -135,8 +174,9 @@ func runPhases(b *testing.B, phases []ratioPhase, inputs []string, procs int) ([
 		for _, in := range inputs {
 			// The floor says "maybe" to the filter's false positives
 			// among the inputs (about 0.1%); the guard confirms those.
-			if blocked, err := checks[p][0](in); err != nil || (blocked && phases[p].name != "floor") {
-				b.Fatalf("%s(%q) = %v, %v; want allowed", phases[p].name, in, blocked, err)
+			blocked, err := checks[p][0](in)
+			if err != nil || (blocked != want && !(blocked && phases[p].name == "floor")) {
+				b.Fatalf("%s(%q) = %v, %v; want %v", phases[p].name, in, blocked, err, want)
 			}
 		}
 	}
@@ -151,7 +191,10 @@ func runPhases(b *testing.B, phases []ratioPhase, inputs []string, procs int) ([
 	for w := range procs {
 		start[w] = make(chan int)
 		go func() {
-			i := w * 7919 // start each goroutine elsewhere in the inputs
+			// Start each goroutine as far from the others as can be: for
+			// blocked-email-cold, no goroutine must find in the guard's
+			// cache what another just read.
+			i := w * (len(inputs) / procs)
 			for p := range start[w] {
 				check := checks[p][w]
 				for range phases[p].round {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/sendguard/sendguard/normalize"
 	"github.com/sendguard/sendguard/storage"
 )
 
@@ -35,10 +36,11 @@ type blockedCache struct {
 	hits counter
 }
 
-// cachedBlock is one confirmed block: the contact key it is for (the hash
-// may collide) and the entry's fields a verdict shows.
+// cachedBlock is one confirmed block: the contact it is for (the hash may
+// collide; the contact's Value is the checked input's own string, not a
+// copy) and the entry's fields a verdict shows.
 type cachedBlock struct {
-	key                  string
+	contact              normalize.Contact
 	reason, source       string
 	createdAt, expiresAt time.Time
 }
@@ -58,11 +60,12 @@ func newBlockedCache(size int) *blockedCache {
 
 func (bc *blockedCache) hash(key []byte) uint64 { return maphash.Bytes(bc.seed, key) }
 
-// get returns the cached block on key, if there is one and it has not
-// expired at now (nor in real time). It does not allocate.
-func (bc *blockedCache) get(key []byte, now func() time.Time) (*cachedBlock, bool) {
-	cb, ok := bc.lru.Get(bc.hash(key))
-	if !ok || cb.key != string(key) {
+// get returns the cached block on c, whose key hashes to h, if there is
+// one and it has not expired at now (nor in real time). It does not
+// allocate.
+func (bc *blockedCache) get(h uint64, c normalize.Contact, now func() time.Time) (*cachedBlock, bool) {
+	cb, ok := bc.lru.Get(h)
+	if !ok || cb.contact != c {
 		return nil, false
 	}
 	if !cb.expiresAt.IsZero() && (!cb.expiresAt.After(now()) || !cb.expiresAt.After(time.Now())) {
@@ -76,11 +79,11 @@ func (bc *blockedCache) get(key []byte, now func() time.Time) (*cachedBlock, boo
 // cache with what it reads next. Call it before the store read.
 func (bc *blockedCache) begin() uint64 { return bc.gen.Load() }
 
-// fill caches e, the live block on key the store returned, unless an
-// invalidation has happened since gen.
-func (bc *blockedCache) fill(gen uint64, key []byte, e *storage.Entry) {
+// fill caches e, the live block on c (whose key hashes to h) the store
+// returned, unless an invalidation has happened since gen.
+func (bc *blockedCache) fill(gen, h uint64, c normalize.Contact, e *storage.Entry) {
 	cb := &cachedBlock{
-		key:       string(key),
+		contact:   c,
 		reason:    e.Reason,
 		source:    e.Source,
 		createdAt: e.CreatedAt,
@@ -88,7 +91,7 @@ func (bc *blockedCache) fill(gen uint64, key []byte, e *storage.Entry) {
 	}
 	bc.mu.Lock()
 	if bc.gen.Load() == gen {
-		bc.lru.Add(bc.hash(key), cb)
+		bc.lru.Add(h, cb)
 	}
 	bc.mu.Unlock()
 }

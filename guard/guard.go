@@ -286,11 +286,11 @@ func (g *Guard) checkDomains(ctx context.Context, v *Verdict, ds *domainSet) (bo
 // or failed closed).
 func (g *Guard) confirm(ctx context.Context, v *Verdict, matched normalize.Contact, m Scope) (bool, error) {
 	g.maybes.inc()
-	var gen uint64
+	var gen, h uint64
 	if bc := g.cache; bc != nil {
 		var kb [128]byte
-		key := matched.AppendKey(kb[:0])
-		if cb, ok := bc.get(key, g.opts.now); ok {
+		h = bc.hash(matched.AppendKey(kb[:0]))
+		if cb, ok := bc.get(h, matched, g.opts.now); ok {
 			g.blocked.inc()
 			v.Blocked, v.Scope, v.BlockedContact = true, m, matched
 			v.Reason, v.Source, v.CreatedAt, v.ExpiresAt = cb.reason, cb.source, cb.createdAt, cb.expiresAt
@@ -319,7 +319,7 @@ func (g *Guard) confirm(ctx context.Context, v *Verdict, matched normalize.Conta
 	}
 	g.blocked.inc()
 	if bc := g.cache; bc != nil {
-		bc.fill(gen, key, &e)
+		bc.fill(gen, h, matched, &e)
 	}
 	v.Blocked, v.Scope, v.BlockedContact = true, m, matched
 	v.Reason, v.Source, v.CreatedAt, v.ExpiresAt = e.Reason, e.Source, e.CreatedAt, e.ExpiresAt
