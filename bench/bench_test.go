@@ -133,6 +133,7 @@ func measureFPRate(f *fixture) (float64, int) {
 // ns/op is meaningless and reported as 0.
 func BenchmarkMemory(b *testing.B) {
 	f := getFixture(b)
+	serveAnon, serveFile := measureServing(b, f)
 	rate, _ := measureFPRate(f)
 	m := getMap(b)
 	st := f.g.Stats()
@@ -140,6 +141,10 @@ func BenchmarkMemory(b *testing.B) {
 	}
 	n := float64(f.n)
 	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(float64(f.build.anonPeak)/(1<<20), "import-anon-peak-MB")
+	b.ReportMetric(float64(f.build.filePeak)/(1<<20), "import-file-peak-MB")
+	b.ReportMetric(float64(serveAnon)/(1<<20), "serve-anon-peak-MB")
+	b.ReportMetric(float64(serveFile)/(1<<20), "serve-file-peak-MB")
 	b.ReportMetric(float64(st.Filter.Bits)/8/n, "filter-B/entry")
 	b.ReportMetric(float64(m.bytes)/n, "map-B/entry")
 	b.ReportMetric(float64(f.build.disk)/n, "disk-B/entry")
@@ -150,6 +155,40 @@ func BenchmarkMemory(b *testing.B) {
 	b.ReportMetric(rate, "fp-rate")
 	b.ReportMetric(f.build.total.Seconds(), "build-s")
 	b.ReportMetric(n/f.build.imported.Seconds(), "import-entries/s")
+}
+
+var (
+	serveOnce            sync.Once
+	serveAnon, serveFile uint64
+)
+
+// measureServing checks a mix of inputs — allowed, blocked (cached and
+// cold), filter false positives — from GOMAXPROCS goroutines for 3 s,
+// before any baseline is built in this process, and returns the highest
+// RssAnon and RssFile sampled meanwhile.
+func measureServing(b *testing.B, f *fixture) (anon, file uint64) {
+	cs := getCases(b, f)
+	serveOnce.Do(func() {
+		ctx := context.Background()
+		stop := sampleRSS()
+		deadline := time.Now().Add(3 * time.Second)
+		var wg sync.WaitGroup
+		for w := range runtime.GOMAXPROCS(0) {
+			wg.Go(func() {
+				for i := w; time.Now().Before(deadline); i++ {
+					for _, c := range cs {
+						if c.name == "allowed-national-cold" && i%16 != 0 {
+							continue // a parse each: keep it a small share
+						}
+						_, _ = f.g.Check(ctx, c.inputs[i&(len(c.inputs)-1)])
+					}
+				}
+			})
+		}
+		wg.Wait()
+		serveAnon, serveFile = stop()
+	})
+	return serveAnon, serveFile
 }
 
 // impl is one way of answering "is this recipient blocked?".
