@@ -133,7 +133,7 @@ func measureFPRate(f *fixture) (float64, int) {
 // ns/op is meaningless and reported as 0.
 func BenchmarkMemory(b *testing.B) {
 	f := getFixture(b)
-	serveAnon, serveFile := measureServing(b, f)
+	serveAnon, serveFile, serveHeap := measureServing(b, f)
 	rate, _ := measureFPRate(f)
 	m := getMap(b)
 	st := f.g.Stats()
@@ -145,6 +145,8 @@ func BenchmarkMemory(b *testing.B) {
 	b.ReportMetric(float64(f.build.filePeak)/(1<<20), "import-file-peak-MB")
 	b.ReportMetric(float64(serveAnon)/(1<<20), "serve-anon-peak-MB")
 	b.ReportMetric(float64(serveFile)/(1<<20), "serve-file-peak-MB")
+	b.ReportMetric(float64(f.build.heapPeak)/(1<<20), "import-goheap-peak-MB")
+	b.ReportMetric(float64(serveHeap)/(1<<20), "serve-goheap-peak-MB")
 	b.ReportMetric(float64(st.Filter.Bits)/8/n, "filter-B/entry")
 	b.ReportMetric(float64(m.bytes)/n, "map-B/entry")
 	b.ReportMetric(float64(f.build.disk)/n, "disk-B/entry")
@@ -158,15 +160,15 @@ func BenchmarkMemory(b *testing.B) {
 }
 
 var (
-	serveOnce            sync.Once
-	serveAnon, serveFile uint64
+	serveOnce                       sync.Once
+	serveAnon, serveFile, serveHeap uint64
 )
 
 // measureServing checks a mix of inputs — allowed, blocked (cached and
 // cold), filter false positives — from GOMAXPROCS goroutines for 3 s,
 // before any baseline is built in this process, and returns the highest
 // RssAnon and RssFile sampled meanwhile.
-func measureServing(b *testing.B, f *fixture) (anon, file uint64) {
+func measureServing(b *testing.B, f *fixture) (anon, file, heap uint64) {
 	cs := getCases(b, f)
 	serveOnce.Do(func() {
 		ctx := context.Background()
@@ -186,9 +188,9 @@ func measureServing(b *testing.B, f *fixture) (anon, file uint64) {
 			})
 		}
 		wg.Wait()
-		serveAnon, serveFile = stop()
+		serveAnon, serveFile, serveHeap = stop()
 	})
-	return serveAnon, serveFile
+	return serveAnon, serveFile, serveHeap
 }
 
 // impl is one way of answering "is this recipient blocked?".
