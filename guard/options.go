@@ -159,7 +159,11 @@ func WithRebuildInterval(d time.Duration) Option {
 // the store — and every unblock, change, expiry and applied change takes
 // effect at once, cache or not. A block costs about 300 bytes; 0 turns the
 // cache off. The default value is [DefaultBlockedCacheSize] (16,384, about
-// 5 MiB).
+// 5 MiB): at the 1–5% of recipients a sending service typically finds
+// blocked, it holds the blocked recipients of the last 0.3–1.6 million
+// sends — a campaign wave and its retries — for a fifth of the memory the
+// 10M-contact filter takes, in a library that lives in someone else's
+// process.
 func WithBlockedCacheSize(n int) Option { return func(o *options) { o.blockedCache = n } }
 
 // BlockOption configures one [Guard.Block], [Guard.BlockContact] or
