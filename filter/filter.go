@@ -132,6 +132,50 @@ func (f *Filter) MayContain(key []byte) bool {
 func (f *Filter) Add(key []byte) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.addLocked(key)
+}
+
+// AddAll adds every key of keys, as Add does one by one. A batch of at
+// least a fold's worth of keys (see foldLimitFor) goes straight into one
+// new copy of the bloom filter, published once, instead of through the
+// recent set and a fold every few thousand keys: a bulk import at 10M
+// contacts copies the 18 MB bitset once per call, not once per 16,384
+// keys. When AddAll returns, every MayContain of any of the keys that
+// starts afterwards reports true. keys are copied, not retained.
+func (f *Filter) AddAll(keys [][]byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := f.cur.Load()
+	if len(keys) < f.foldLimitFor(&s.bf) {
+		for _, k := range keys {
+			f.addLocked(k)
+		}
+		return
+	}
+	if f.pending != nil {
+		for _, k := range keys {
+			f.pending = append(f.pending, append([]byte(nil), k...))
+		}
+	}
+	bf := bloom.FromWithM(slices.Clone(s.bf.BitSet().Words()), s.bf.Cap(), s.bf.K())
+	if s.recent != nil {
+		for key := range s.recent.keys {
+			bf.AddString(key)
+		}
+	}
+	for _, k := range keys {
+		// TestAndAdd reports the keys already present, which Add would not
+		// count either (the recent keys are in bf by now).
+		if !bf.TestAndAdd(k) {
+			f.count++
+		}
+	}
+	f.cur.Store(&state{bf: *bf})
+	f.lastFold = f.clock()
+}
+
+// addLocked is Add with f.mu held.
+func (f *Filter) addLocked(key []byte) {
 	if f.pending != nil {
 		// A Rebuild is building a new filter: it must learn this key even
 		// if the current filter already reports it present.

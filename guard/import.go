@@ -149,24 +149,20 @@ func (g *Guard) importEach(ctx context.Context, n int, read func(i int) (string,
 	// every live one then; wmu keeps other writes out): the store skips its
 	// presence read. (A lapsed entry the last rebuild left out is replaced,
 	// as the read would have decided too.)
+	keys := entryKeys(entries)
 	absent := make([]bool, len(entries))
-	var kb []byte
-	for i := range entries {
-		kb = entries[i].Contact.AppendKey(kb[:0])
-		absent[i] = !g.filter.MayContain(kb)
+	for i, k := range keys {
+		absent[i] = !g.filter.MayContain(k)
 	}
 	ir, err := g.store.ImportAbsent(ctx, entries, absent)
 	// Import writes only contacts with no live block, but a cached block
 	// may have lapsed in the store meanwhile: invalidate them all.
-	g.invalidateEntries(entries)
+	g.invalidateKeys(keys)
 	// Store first, then filter, as in put. Every key goes to the
 	// filter even if the import failed part way: some may have been
-	// written, and an extra key is only a "maybe".
-	var buf []byte
-	for _, e := range entries {
-		buf = e.Contact.AppendKey(buf[:0])
-		g.filter.Add(buf)
-	}
+	// written, and an extra key is only a "maybe". One batch: a big one
+	// costs one copy of the filter, not one per fold.
+	g.filter.AddAll(keys)
 	res.Added += ir.Added
 	res.Present += ir.Present
 	res.Expired += ir.Expired
@@ -180,21 +176,33 @@ func (g *Guard) importEach(ctx context.Context, n int, read func(i int) (string,
 	return res, nil
 }
 
-// invalidateEntries drops the blocks on entries' contacts from the blocked
-// cache, after the store write: one by one, or the whole cache when
-// entries outnumber it.
-func (g *Guard) invalidateEntries(entries []storage.Entry) {
+// invalidateKeys drops the blocks on keys from the blocked cache, after
+// the store write: one by one, or the whole cache when keys outnumber it.
+func (g *Guard) invalidateKeys(keys [][]byte) {
 	bc := g.cache
 	if bc == nil {
 		return
 	}
-	if len(entries) > bc.lru.Len() {
+	if len(keys) > bc.lru.Len() {
 		bc.invalidateAll()
 		return
 	}
-	keys := make([][]byte, len(entries))
-	for i := range entries {
-		keys[i] = entries[i].Contact.Key()
-	}
 	bc.invalidate(keys...)
+}
+
+// entryKeys returns the keys of entries' contacts, all in one buffer.
+func entryKeys(entries []storage.Entry) [][]byte {
+	ends := make([]int, len(entries))
+	var buf []byte
+	for i := range entries {
+		buf = entries[i].Contact.AppendKey(buf)
+		ends[i] = len(buf)
+	}
+	keys := make([][]byte, len(entries))
+	start := 0
+	for i, end := range ends {
+		keys[i] = buf[start:end:end]
+		start = end
+	}
+	return keys
 }
