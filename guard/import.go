@@ -107,7 +107,8 @@ func (e *importError) Unwrap() error { return e.err }
 func (g *Guard) importEach(ctx context.Context, n int, read func(i int) (string, storage.Entry, error)) (ImportResult, error) {
 	var res ImportResult
 	entries := make([]storage.Entry, 0, n)
-	seen := make(map[string]struct{}, n)
+	// Keyed by the contact itself: no key string to allocate per entry.
+	seen := make(map[normalize.Contact]struct{}, n)
 	var domains []string
 	for i := range n {
 		input, e, err := read(i)
@@ -122,7 +123,7 @@ func (g *Guard) importEach(ctx context.Context, n int, read func(i int) (string,
 			res.Invalid = append(res.Invalid, Rejected{Index: i, Input: input, Err: err})
 			continue
 		}
-		key := string(e.Contact.Key())
+		key := e.Contact
 		if _, dup := seen[key]; dup {
 			res.Present++
 			continue
