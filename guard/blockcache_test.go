@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sendguard/sendguard/guard"
+	"github.com/sendguard/sendguard/internal/testclock"
 	"github.com/sendguard/sendguard/normalize"
 	"github.com/sendguard/sendguard/storage"
 )
@@ -36,7 +37,7 @@ func cachedCheck(t *testing.T, g *guard.Guard, r string) guard.Verdict {
 // block's old terms.
 func TestBlockedCache_EveryWriteInvalidates(t *testing.T) {
 	ctx := t.Context()
-	clk := &fakeClock{now: time.Now()}
+	clk := testclock.New()
 	g := openGuard(t, t.TempDir(), guard.WithClock(clk.Now))
 	repl := g.Replication()
 	norm := g.Normalizer()

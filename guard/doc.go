@@ -21,7 +21,13 @@
 // confirms. An email is also blocked when its domain or any parent domain is
 // blocked: blocking "example.com" (or "@example.com", "*.example.com")
 // covers "ann@mail.example.com". Domain blocks are few; they are kept in a
-// small in-memory set that is probed for every email.
+// small in-memory set that is probed for every email. Block refuses the
+// domain of a large mailbox provider (gmail.com, outlook.com, …; see
+// [IsProviderDomain]) unless [AllowProviderDomain] is given: such a block
+// would stop every address there.
+//
+// To load another service's suppression export (CSV, JSON, JSON lines)
+// into a guard, see package importer.
 //
 // # Sending
 //
@@ -55,8 +61,11 @@
 //
 // [Guard.Unblock] removes a block. Bloom filters cannot forget, so the key
 // stays a "maybe" (one store read) until the next rebuild, which the guard
-// runs in the background once enough keys are stale or the filter is over
-// capacity. A block made with [WithExpiry] lapses by itself.
+// runs in the background once enough unblocked keys are stale or the filter
+// is over capacity. A block made with [WithExpiry] lapses by itself: the
+// store stops answering for it at once, but its key is not counted as
+// stale, so it stays a "maybe" until a rebuild made for another reason
+// (or [Guard.Rebuild]).
 //
 // # Blocked recipients from memory
 //
@@ -75,10 +84,31 @@
 // A Guard is safe for concurrent use by multiple goroutines. Checks take no
 // lock. Blocks, unblocks and imports are serialized with each other.
 //
+// # Opening: read-only, must exist, full disk
+//
+// [Open] creates a store only in a missing or empty directory; a directory
+// that holds other files is refused with an error wrapping
+// storage.ErrNoStore. [WithMustExist] refuses a missing or empty one too,
+// so that a mistyped path never starts a service on an empty blocklist.
+// [WithReadOnly] opens an existing store for checks only: it creates and
+// writes nothing (it works on a full disk, and several read-only guards
+// may share a store), Check answers exactly as a writable guard would (the
+// filter comes from the snapshot when it provably matches the store, or
+// from a scan), Block, Unblock and Import fail with storage.ErrReadOnly,
+// and Close writes no snapshot.
+//
+// On a disk with less than [WithMinFreeDisk] free, writes fail with
+// storage.ErrDiskFull and checks go on: Open then opens the store
+// read-only (writes fail until the guard is reopened with room), and Close
+// returns an error wrapping storage.ErrDiskFull rather than flush onto a
+// full disk (nothing is lost; call Close again once there is room).
+//
 // # Lifecycle
 //
-// [Open] starts one background goroutine (the filter's maintenance);
-// [Guard.Close] stops it, writes the filter snapshot and closes the store.
+// [Open] starts the guard's maintenance goroutine (filter rebuilds and
+// change-log trimming) and, for a store on disk, the store's value-log
+// garbage collection. [Guard.Close] stops both, trims the change log once
+// more, writes the filter snapshot and closes the store.
 //
 // # One writer
 //
@@ -126,6 +156,52 @@
 // consistent read of the live blocks and the sequence number it is at,
 // after which it tails the log — no live block is missed, and no block
 // unblocked before the read is seen.
+//
+// # Retention and trimming
+//
+// The change log is also the audit trail, so the guard keeps each record
+// for [WithLogRetention] (default [DefaultLogRetention], 30 days) and
+// trims it after that, once every registered consumer has passed it: on
+// its maintenance schedule while open, and once more in [Guard.Close].
+// With no consumer at all, the retention alone decides. Retention 0 trims
+// a record as soon as every consumer has passed it. A consumer gone for
+// good holds back every record after its offset until it is forgotten
+// ([Replication.Forget]); [Replication.LogStats] tells how big the log is
+// and, through HeldBy, which consumer holds it back. Trimming never hides
+// a change from a consumer: one whose offset falls behind the trimmed part
+// gets [ErrBehindLog] and bootstraps as above.
+//
+// # Upgrading
+//
+// [Open] moves sync state kept in the layout before the replication view
+// (meta keys "sync/<remote>/…") into the consumer state of
+// "remote/<remote>", once.
+//
+// # Metrics
+//
+// [WithMeterProvider] registers OpenTelemetry instruments (the default
+// provider is the global one, a no-op until the application sets one).
+// Every one is observable: it reads, when the provider collects, the
+// counters the guard keeps anyway, so a check pays no clock read, lock or
+// allocation for it.
+//
+//   - sendguard.checks {check}: checks by result (allowed, blocked,
+//     invalid, error — the store failed and the check failed closed), and,
+//     when blocked, by match (contact, domain);
+//   - sendguard.filter.maybes, sendguard.filter.false_positives {lookup};
+//     sendguard.store.errors {error};
+//   - sendguard.blocks {block}, sendguard.unblocks {unblock}: writes by
+//     source (64 distinct sources at most, then "other"; a source with
+//     an '@' or 7 digits is "other" too);
+//   - sendguard.entries {entry}: the store's entries, from the last count
+//     of the store (at open, at each filter rebuild, and when older than 10
+//     minutes) plus the writes since; not reported before the first count;
+//   - sendguard.domains {domain}; sendguard.filter.fill_ratio and
+//     sendguard.filter.false_positive_rate (estimated) — unit 1;
+//   - sendguard.changelog.lag {record}: records after each consumer's
+//     offset, by consumer.
+//
+// Attributes never hold a recipient. [Guard.Close] unregisters them.
 //
 // # Logging
 //

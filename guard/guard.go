@@ -38,7 +38,9 @@ type Guard struct {
 
 	allowed, blocked, invalid           counter
 	maybes, falsePositives, storeErrors counter
-	blocks, unblocks, imported          atomic.Uint64
+	blockedDomain                       counter // blocked by a domain block; the slow path only
+	met                                 metrics // the write-path counts the instruments read (metrics.go)
+	blocks, unblocks, imported, trimmed atomic.Uint64
 	lastRebuildErr                      atomic.Pointer[error]
 
 	// cache holds recently confirmed blocks; nil when disabled. Every
@@ -53,6 +55,7 @@ type Guard struct {
 	wg        sync.WaitGroup
 	closed    atomic.Bool
 	closeOnce sync.Once
+	closeMu   sync.Mutex // guards closeErr after closeOnce
 	closeErr  error
 }
 
@@ -68,21 +71,38 @@ const (
 // if it matches the store exactly, or else by scanning the store. The guard
 // owns the store: [Guard.Close] closes it.
 //
-// Open returns an error wrapping storage.ErrLocked if another process holds
-// dir, and storage.ErrSettings if [WithProviderFolding] differs from the
-// value the store was created with.
+// Open creates a store only in a missing or empty directory, never among
+// other files. It returns an error wrapping storage.ErrNoStore if dir holds
+// no store and none may be created there ([WithReadOnly], [WithMustExist],
+// or a directory of other files), storage.ErrLocked if another process
+// holds dir, storage.ErrSettings if [WithProviderFolding] differs from the
+// value the store was created with, and storage.ErrDiskFull if a store must
+// be created on a nearly full disk.
 func Open(dir string, opts ...Option) (*Guard, error) {
 	o := defaultOptions()
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if dir == "" && !o.inMemory {
+		return nil, fmt.Errorf("guard: open: no directory given (pass guard.WithInMemory() for a store in memory): %w", storage.ErrInvalid)
+	}
+	if o.retention < 0 {
+		return nil, fmt.Errorf("guard: log retention %v is negative", o.retention)
+	}
+	reten := o.retention
+	if reten == 0 {
+		reten = -1 // storage: no retention
+	}
 	sopts := storage.Options{
+		LogRetention:    reten,
 		InMemory:        o.inMemory,
 		Logger:          o.log,
 		ProviderFolding: o.folding,
 		SyncWrites:      o.syncWrites,
 		MinFreeBytes:    o.minFree,
 		Clock:           o.now,
+		ReadOnly:        o.readOnly,
+		MustExist:       o.mustExist,
 	}
 	s, err := storage.Open(dir, sopts)
 	if err != nil && !o.foldingSet && errors.Is(err, storage.ErrSettings) {
@@ -133,6 +153,11 @@ func newGuard(s *storage.Store, o options) (*Guard, error) {
 		cache:    newBlockedCache(o.blockedCache),
 	}
 	ctx := context.Background()
+	if !s.ReadOnly() { // a reader sees old sync state as missing until a writer opens
+		if err := g.migrateSyncState(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if err := g.loadDomains(ctx); err != nil {
 		return nil, err
 	}
@@ -141,6 +166,11 @@ func newGuard(s *storage.Store, o options) (*Guard, error) {
 	}
 	mctx, cancel := context.WithCancel(context.Background())
 	g.cancel = cancel
+	if err := g.startMetrics(mctx); err != nil {
+		cancel()
+		g.wg.Wait()
+		return nil, fmt.Errorf("guard: metrics: %w", err)
+	}
 	g.wg.Add(1)
 	go func() {
 		defer g.wg.Done()
@@ -149,12 +179,19 @@ func newGuard(s *storage.Store, o options) (*Guard, error) {
 	return g, nil
 }
 
-// scanKeys is the filter's key source: every live key in the store.
+// scanKeys is the filter's key source: every live key in the store. It
+// counts them for the sendguard.entries instrument on the way.
 func (g *Guard) scanKeys(ctx context.Context, add func(key []byte)) error {
-	return g.store.ScanKeys(ctx, func(key []byte) error {
+	live0, n := g.met.live.Load(), 0
+	err := g.store.ScanKeys(ctx, func(key []byte) error {
 		add(key)
+		n++
 		return nil
 	})
+	if err == nil {
+		g.met.counted(n, live0)
+	}
+	return err
 }
 
 func (g *Guard) loadFilter(ctx context.Context) error {
@@ -224,18 +261,6 @@ func (g *Guard) Check(ctx context.Context, recipient string) (v Verdict, err err
 	return v, nil
 }
 
-// CheckContact is Check for a contact that is already canonical (from the
-// guard's [Guard.Normalizer]).
-func (g *Guard) CheckContact(ctx context.Context, c normalize.Contact) (v Verdict, err error) {
-	v.Input = c.Value
-	if g.closed.Load() {
-		return v, ErrClosed
-	}
-	v.Contact = c
-	var buf [128]byte
-	return v, g.checkSlow(ctx, &v, g.filter.MayContain(c.AppendKey(buf[:0])))
-}
-
 // checkSlow fills in v for v.Contact when the filter said "maybe" to it
 // (maybe) or it is an email or a domain and some domain is blocked: it
 // confirms the contact's own block, then its domain's. It writes nothing
@@ -292,6 +317,9 @@ func (g *Guard) confirm(ctx context.Context, v *Verdict, matched normalize.Conta
 		h = bc.hash(matched.AppendKey(kb[:0]))
 		if cb, ok := bc.get(h, matched, g.opts.now); ok {
 			g.blocked.inc()
+			if m == ScopeDomain {
+				g.blockedDomain.inc()
+			}
 			v.Blocked, v.Scope, v.BlockedContact = true, m, matched
 			v.Reason, v.Source, v.CreatedAt, v.ExpiresAt = cb.reason, cb.source, cb.createdAt, cb.expiresAt
 			return true, nil
@@ -318,28 +346,15 @@ func (g *Guard) confirm(ctx context.Context, v *Verdict, matched normalize.Conta
 		return false, nil
 	}
 	g.blocked.inc()
+	if m == ScopeDomain {
+		g.blockedDomain.inc()
+	}
 	if bc := g.cache; bc != nil {
 		bc.fill(gen, h, matched, &e)
 	}
 	v.Blocked, v.Scope, v.BlockedContact = true, m, matched
 	v.Reason, v.Source, v.CreatedAt, v.ExpiresAt = e.Reason, e.Source, e.CreatedAt, e.ExpiresAt
 	return true, nil
-}
-
-// CheckAll checks every recipient in order. The verdicts are in the same
-// order as recipients. The error joins the per-recipient errors (invalid
-// input, an unavailable store); the verdicts are complete either way.
-func (g *Guard) CheckAll(ctx context.Context, recipients []string) ([]Verdict, error) {
-	out := make([]Verdict, len(recipients))
-	var errs []error
-	for i, r := range recipients {
-		v, err := g.Check(ctx, r)
-		out[i] = v
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return out, errors.Join(errs...)
 }
 
 // Block blocks recipient — an email address, a phone number or a domain
@@ -349,11 +364,23 @@ func (g *Guard) CheckAll(ctx context.Context, recipients []string) ([]Verdict, e
 // keeps the existing block unless the new one lasts longer.
 //
 // The verdict describes the block now in force. Block returns an error
-// wrapping normalize.ErrInvalid for input that is not a recipient.
+// wrapping normalize.ErrInvalid for input that is not a recipient, and a
+// *[ProviderDomainError] (errors.Is [ErrProviderDomain]) for the domain of
+// a mailbox provider (see [IsProviderDomain]) unless [AllowProviderDomain]
+// is given: such a block would stop every address there.
 func (g *Guard) Block(ctx context.Context, recipient, reason string, opts ...BlockOption) (Verdict, error) {
 	c, err := g.norm.Parse(recipient)
 	if err != nil {
 		return Verdict{Input: recipient}, err
+	}
+	if c.Kind == normalize.Domain && IsProviderDomain(c.Value) {
+		var bo blockOptions
+		for _, opt := range opts {
+			opt(&bo)
+		}
+		if !bo.providerDomain {
+			return Verdict{Input: recipient, Contact: c}, &ProviderDomainError{Domain: c.Value}
+		}
 	}
 	e, err := g.entry(c, recipient, reason, sourceLocal, opts)
 	if err != nil {
@@ -417,9 +444,14 @@ func (g *Guard) entry(c normalize.Contact, original, reason, defSource string, o
 // put writes e: the one path by which a single block reaches the store.
 // The domain set and the filter learn the contact before put returns.
 func (g *Guard) put(ctx context.Context, e storage.Entry) (bool, error) {
-	c := e.Contact
 	g.wmu.Lock()
 	defer g.wmu.Unlock()
+	return g.putLocked(ctx, e)
+}
+
+// putLocked is put with g.wmu held.
+func (g *Guard) putLocked(ctx context.Context, e storage.Entry) (bool, error) {
+	c := e.Contact
 	if g.closed.Load() {
 		return false, ErrClosed
 	}
@@ -439,6 +471,7 @@ func (g *Guard) put(ctx context.Context, e storage.Entry) (bool, error) {
 	g.filter.Add(c.Key())
 	if added {
 		g.blocks.Add(1)
+		g.met.wrote(e.Source, opBlock, 1)
 		g.opts.log.Debug("guard: blocked", slog.Any("recipient", c), slog.String("source", e.Source))
 		g.changed()
 	}
@@ -469,6 +502,11 @@ func (g *Guard) UnblockContact(ctx context.Context, c normalize.Contact) (bool, 
 func (g *Guard) remove(ctx context.Context, c normalize.Contact, source, origin string) (bool, error) {
 	g.wmu.Lock()
 	defer g.wmu.Unlock()
+	return g.removeLocked(ctx, c, source, origin)
+}
+
+// removeLocked is remove with g.wmu held.
+func (g *Guard) removeLocked(ctx context.Context, c normalize.Contact, source, origin string) (bool, error) {
 	if g.closed.Load() {
 		return false, ErrClosed
 	}
@@ -482,6 +520,7 @@ func (g *Guard) remove(ctx context.Context, c normalize.Contact, source, origin 
 	}
 	if existed {
 		g.unblocks.Add(1)
+		g.met.wrote(source, opUnblock, 1)
 		// Bloom bits cannot be cleared: the key is now stale until the
 		// next rebuild.
 		g.filter.NoteStale(1)
@@ -500,10 +539,14 @@ func (g *Guard) invalidate(c normalize.Contact) {
 	}
 }
 
-// Close stops the guard's background work, writes the filter snapshot (if
-// snapshots are on), and closes the store. It waits
-// for a block in flight. Close is idempotent and safe to call concurrently;
-// every call returns the first call's result.
+// Close stops the guard's background work, trims the change log (see
+// [WithLogRetention]; for a few seconds at most), writes the filter
+// snapshot (if snapshots are on), and closes the store; a read-only guard
+// does neither. It waits for a block in flight. Close is idempotent and
+// safe to call concurrently; every call returns the first call's result,
+// except that when the store could not be closed for lack of disk space
+// (an error wrapping storage.ErrDiskFull: nothing is lost, see
+// storage.Store.Close), a later call tries again.
 func (g *Guard) Close() error {
 	g.closeOnce.Do(func() {
 		g.closed.Store(true)
@@ -512,7 +555,8 @@ func (g *Guard) Close() error {
 		g.wmu.Lock()
 		defer g.wmu.Unlock()
 		var errs []error
-		if g.opts.snapshot {
+		g.trimLog(context.Background())
+		if g.opts.snapshot && !g.store.ReadOnly() {
 			if err := g.writeSnapshot(context.Background()); err != nil {
 				g.opts.log.Warn("guard: filter snapshot not written", slog.Any("err", err))
 			}
@@ -520,6 +564,11 @@ func (g *Guard) Close() error {
 		errs = append(errs, g.store.Close())
 		g.closeErr = errors.Join(errs...)
 	})
+	g.closeMu.Lock()
+	defer g.closeMu.Unlock()
+	if errors.Is(g.closeErr, storage.ErrDiskFull) {
+		g.closeErr = g.store.Close()
+	}
 	return g.closeErr
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sendguard/sendguard/guard"
+	"github.com/sendguard/sendguard/internal/testclock"
 	"github.com/sendguard/sendguard/normalize"
 	"github.com/sendguard/sendguard/storage"
 )
@@ -159,27 +160,10 @@ func mustBlock(t testing.TB, g *guard.Guard, r, reason string, opts ...guard.Blo
 	}
 }
 
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 func TestGuard_ExpiringBlock(t *testing.T) {
 	// The fake clock starts at the real time: Badger's own TTL runs on the
 	// real clock, and the store checks expiry against the fake one too.
-	clk := &fakeClock{now: time.Now()}
+	clk := testclock.New()
 	g := openGuard(t, t.TempDir(), guard.WithClock(clk.Now))
 	mustBlock(t, g, "temp@example.com", "cool-off", guard.WithExpiry(time.Hour))
 	mustBlock(t, g, "perm@example.com", "forever")
@@ -332,7 +316,7 @@ func TestGuard_Import(t *testing.T) {
 
 func TestGuard_ImportEntries(t *testing.T) {
 	ctx := t.Context()
-	clk := &fakeClock{now: time.Now().Truncate(time.Second)}
+	clk := testclock.New()
 	g := openGuard(t, t.TempDir(), guard.WithClock(clk.Now))
 	mustBlock(t, g, "old@example.com", "before")
 	made := clk.Now().Add(-48 * time.Hour)

@@ -168,6 +168,7 @@ func (g *Guard) importEach(ctx context.Context, n int, read func(i int) (string,
 	res.Present += ir.Present
 	res.Expired += ir.Expired
 	g.imported.Add(uint64(ir.Added))
+	g.met.wrote(importSource(entries), opBlock, uint64(ir.Added))
 	if ir.Added > 0 {
 		g.changed()
 	}
@@ -206,4 +207,17 @@ func entryKeys(entries []storage.Entry) [][]byte {
 		start = end
 	}
 	return keys
+}
+
+// importSource is the source an import's blocks are counted under in the
+// sendguard.blocks instrument: the entries' source when they share one,
+// else "import" (the store does not say which entries of a mixed import
+// were new).
+func importSource(entries []storage.Entry) string {
+	for i := range entries {
+		if entries[i].Source != entries[0].Source {
+			return sourceImport
+		}
+	}
+	return entries[0].Source
 }

@@ -2,6 +2,7 @@ package guard
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -19,8 +20,9 @@ func (g *Guard) changed() {
 	}
 }
 
-// maintain rebuilds the filter in the background when it is over capacity
-// or stale.
+// maintain is the guard's background goroutine: it rebuilds the filter
+// when it is over capacity or stale, and trims the change log on every
+// tick of the schedule.
 func (g *Guard) maintain(ctx context.Context) {
 	t := time.NewTicker(g.opts.rebuildInterval)
 	defer t.Stop()
@@ -29,6 +31,7 @@ func (g *Guard) maintain(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			g.trimLog(ctx)
 		case <-g.kick:
 		}
 		if !g.filter.NeedsRebuild() {
@@ -58,4 +61,27 @@ func (g *Guard) Rebuild(ctx context.Context) error {
 	}
 	g.lastRebuildErr.Store(nil)
 	return nil
+}
+
+// closeTrimTime bounds the trim in Close: a log that needs longer is
+// trimmed further by the next open guard.
+const closeTrimTime = 5 * time.Second
+
+// trimLog removes the change-log records every consumer has passed and
+// that are older than the retention (storage.Store.Trim). A failure is
+// logged: the records stay for the next try.
+func (g *Guard) trimLog(ctx context.Context) {
+	if g.store.ReadOnly() {
+		return // a read-only guard writes nothing; the writer trims
+	}
+	ctx, cancel := context.WithTimeout(ctx, closeTrimTime)
+	defer cancel()
+	n, err := g.store.Trim(ctx)
+	switch {
+	case err != nil && !errors.Is(err, context.Canceled):
+		g.opts.log.Warn("guard: change-log trim failed", slog.Any("err", err))
+	case n > 0:
+		g.trimmed.Add(uint64(n))
+		g.opts.log.Debug("guard: change log trimmed", slog.Int("records", n))
+	}
 }

@@ -1,8 +1,11 @@
 package guard
 
 import (
+	"fmt"
 	"log/slog"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
 )
 
 // FailMode says what Check does when the store cannot confirm a filter
@@ -36,10 +39,14 @@ type options struct {
 	snapshot        bool
 	snapshotPath    string
 	inMemory        bool
+	readOnly        bool
+	mustExist       bool
 	syncWrites      bool
 	minFree         int64
 	rebuildInterval time.Duration
 	blockedCache    int
+	retention       time.Duration
+	meterProvider   metric.MeterProvider // nil: the global provider
 }
 
 func defaultOptions() options {
@@ -53,6 +60,7 @@ func defaultOptions() options {
 		snapshot:        true,
 		rebuildInterval: time.Minute,
 		blockedCache:    DefaultBlockedCacheSize,
+		retention:       DefaultLogRetention,
 	}
 }
 
@@ -60,7 +68,10 @@ func defaultOptions() options {
 // (storage.Options.MinFreeBytes): while less is available, Block, Unblock
 // and Import fail with an error wrapping storage.ErrDiskFull and write
 // nothing, rather than let Badger fault on a full disk; Check goes on
-// answering. The default (0) is 64 MiB; negative disables the check.
+// answering. [Open] on such a filesystem opens the store for reading only
+// (as [WithReadOnly], but writes fail with storage.ErrDiskFull until the
+// guard is reopened). The default (0) is 64 MiB; negative disables the
+// check.
 func WithMinFreeDisk(bytes int64) Option { return func(o *options) { o.minFree = bytes } }
 
 // WithRegion sets the default region (ISO 3166-1 alpha-2, e.g. "GB") used to
@@ -135,15 +146,35 @@ func WithSnapshotPath(path string) Option {
 // nothing survives Close. For tests and demos. The default value is false.
 func WithInMemory() Option { return func(o *options) { o.inMemory = true } }
 
+// WithReadOnly makes [Open] open an existing store for reading only
+// (storage.Options.ReadOnly): Badger creates and writes nothing, so it
+// works on a full disk, and other read-only guards may share the store.
+// Check answers exactly as with a writable guard (the filter is loaded from
+// a snapshot that matches the store, or built by a scan); Block, Unblock
+// and Import fail with an error wrapping storage.ErrReadOnly, and Close
+// writes no snapshot. dir must hold a store: otherwise Open fails with an
+// error wrapping storage.ErrNoStore. The default value is false.
+func WithReadOnly() Option { return func(o *options) { o.readOnly = true } }
+
+// WithMustExist makes [Open] fail with an error wrapping
+// storage.ErrNoStore, creating nothing, when dir is missing or empty,
+// instead of creating a store (storage.Options.MustExist): for a service
+// that must never start with an empty blocklist because of a mistyped
+// path. (Open never creates a store in a directory holding other files.)
+// The default value is false.
+func WithMustExist() Option { return func(o *options) { o.mustExist = true } }
+
 // WithSyncWrites makes every block and unblock reach the disk (fsync)
 // before it returns, so it survives a power loss, not only a process crash.
 // It costs a few milliseconds a write. The default value is false.
 func WithSyncWrites(on bool) Option { return func(o *options) { o.syncWrites = on } }
 
-// WithRebuildInterval sets how often the guard looks whether its filter
-// needs a rebuild (over capacity, or too many stale bits from unblocks and
-// expiries); a block or unblock also prompts a look. The default value is
-// one minute.
+// WithRebuildInterval sets the guard's maintenance schedule: how often it
+// looks whether its filter needs a rebuild (over capacity, or too many
+// stale bits from unblocks) and trims the change log (see
+// [WithLogRetention]); a block or unblock also prompts a look at the
+// filter. Expired blocks are not counted as stale: their bits go at the
+// next rebuild made for another reason. The default value is one minute.
 func WithRebuildInterval(d time.Duration) Option {
 	return func(o *options) {
 		if d > 0 {
@@ -166,15 +197,33 @@ func WithRebuildInterval(d time.Duration) Option {
 // process.
 func WithBlockedCacheSize(n int) Option { return func(o *options) { o.blockedCache = n } }
 
+// DefaultLogRetention is how long the guard keeps a change-log record by
+// default: a month of audit trail (who blocked and unblocked what, and
+// when), and a month in which a consumer that falls behind can still
+// catch up from the log rather than from the entries.
+const DefaultLogRetention = 30 * 24 * time.Hour
+
+// WithLogRetention sets how long a change-log record is kept at least.
+// While the guard is open it trims, on its maintenance schedule (see
+// [WithRebuildInterval]) and once more in [Guard.Close], every record that
+// is older than d and that every consumer has passed
+// ([Replication.SetOffset]); with no consumer at all, d alone decides. 0
+// trims a record as soon as every consumer has passed it. A consumer that
+// is gone for good holds the log back until it is forgotten
+// ([Replication.Forget]). The default value is [DefaultLogRetention] (30
+// days); a negative d makes [Open] fail.
+func WithLogRetention(d time.Duration) Option { return func(o *options) { o.retention = d } }
+
 // BlockOption configures one [Guard.Block], [Guard.BlockContact] or
 // [Guard.Import] call.
 type BlockOption func(*blockOptions)
 
 type blockOptions struct {
-	source    string
-	expiry    time.Duration
-	expiresAt time.Time
-	createdAt time.Time
+	providerDomain bool
+	source         string
+	expiry         time.Duration
+	expiresAt      time.Time
+	createdAt      time.Time
 }
 
 // WithSource records where a block came from: "local" (the default for
@@ -192,3 +241,22 @@ func WithExpiresAt(t time.Time) BlockOption { return func(o *blockOptions) { o.e
 // WithCreatedAt records when the block was made, for blocks copied from
 // elsewhere (a remote list, an export). The default is the guard's clock.
 func WithCreatedAt(t time.Time) BlockOption { return func(o *blockOptions) { o.createdAt = t } }
+
+// AllowProviderDomain lets [Guard.Block] block the domain of a mailbox
+// provider (gmail.com, outlook.com, …; see [IsProviderDomain]), which
+// blocks every address there. Without it, such a block is refused.
+// [Guard.Import], [Guard.ImportEntries] and [Guard.BlockContact] (through
+// which the sync applies vendors' lists) take their input as given, so
+// that a restored export or a vendor's list is applied whole.
+func AllowProviderDomain() BlockOption { return func(o *blockOptions) { o.providerDomain = true } }
+
+// String returns "fail-closed" or "fail-open".
+func (m FailMode) String() string {
+	switch m {
+	case FailClosed:
+		return "fail-closed"
+	case FailOpen:
+		return "fail-open"
+	}
+	return fmt.Sprintf("FailMode(%d)", uint8(m))
+}

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"time"
 
@@ -34,21 +33,7 @@ func (g *Guard) UnblockContactIfSource(ctx context.Context, c normalize.Contact,
 	if !ok || e.Source != source {
 		return false, nil
 	}
-	existed, err := g.store.Delete(ctx, c, sourceLocal)
-	g.invalidate(c)
-	if err != nil {
-		return false, fmt.Errorf("guard: unblock: %w", err)
-	}
-	if c.Kind == normalize.Domain {
-		g.removeDomain(c.Value)
-	}
-	if existed {
-		g.unblocks.Add(1)
-		g.filter.NoteStale(1)
-		g.opts.log.Debug("guard: unblocked", slog.Any("recipient", c), slog.String("source", source))
-		g.changed()
-	}
-	return existed, nil
+	return g.removeLocked(ctx, c, sourceLocal, "")
 }
 
 // maxEvents bounds the times kept per counter: a counter that needs more
@@ -65,11 +50,12 @@ func eventsKey(name string, c normalize.Contact) string {
 }
 
 // CountEvent records an event named name (e.g. "soft-bounce") for contact c
-// at time at, durably in the guard's store, and returns how many distinct
-// events of that name c has within window before the newest one (the newest
-// included). An event at exactly the time of one already recorded is the
-// same event (a replayed report) and is not counted twice. At most 64 times
-// are kept per contact and name. Counts survive restarts; [Guard.ResetEvents]
+// at time at, durably in the guard's store, and returns how many events of
+// that name c has within window before the newest one (the newest
+// included). Every call is one event, also at the time of one already
+// recorded: the caller cannot tell a report sent again from another one with
+// the same dates, and counting it again errs on the blocking side. At most
+// 64 times are kept per contact and name. Counts survive restarts; [Guard.ResetEvents]
 // clears them. name must not contain '/'.
 func (g *Guard) CountEvent(ctx context.Context, name string, c normalize.Contact, at time.Time, window time.Duration) (int, error) {
 	if name == "" || window <= 0 || c.Value == "" {
@@ -87,9 +73,8 @@ func (g *Guard) CountEvent(ctx context.Context, name string, c normalize.Contact
 	}
 	times := decodeEvents(val)
 	t := at.UnixNano()
-	if i, found := slices.BinarySearch(times, t); !found {
-		times = slices.Insert(times, i, t)
-	}
+	i, _ := slices.BinarySearch(times, t)
+	times = slices.Insert(times, i, t)
 	newest := times[len(times)-1]
 	from := 0
 	for from < len(times) && newest-times[from] >= int64(window) {

@@ -84,6 +84,16 @@ func (r *Replication) LastSeq(ctx context.Context) (uint64, error) {
 	return r.g.store.LastSeq(ctx)
 }
 
+// LogStats describes the change log — its first and last record, how many
+// it holds, how far it was trimmed — and every consumer's offset. It reads
+// every record's key, not its value.
+func (r *Replication) LogStats(ctx context.Context) (storage.LogStats, error) {
+	if err := r.open(); err != nil {
+		return storage.LogStats{}, err
+	}
+	return r.g.store.LogStats(ctx)
+}
+
 // Changes returns a channel that is closed at the next change to the
 // blocklist (a block, an unblock, an import, an applied change). Call it
 // again after each wake-up for a new channel, and call it before reading
@@ -128,7 +138,11 @@ func (r *Replication) SetOffset(ctx context.Context, consumer string, seq uint64
 	if err := r.open(); err != nil {
 		return err
 	}
-	return r.g.store.SetOffset(ctx, consumer, seq)
+	if err := r.g.store.SetOffset(ctx, consumer, seq); err != nil {
+		return err
+	}
+	r.g.met.consumerSeen(consumer)
+	return nil
 }
 
 // AddDeadLetter records that consumer could not deliver rec, and why.
@@ -246,6 +260,7 @@ func (r *Replication) Forget(ctx context.Context, consumer string) error {
 	if err := st.DeleteOffset(ctx, consumer); err != nil {
 		return err
 	}
+	r.g.met.consumerGone(consumer)
 	var keys []string
 	if err := st.ScanMeta(ctx, stateKey(consumer, ""), func(k string, _ []byte) error {
 		keys = append(keys, k)
@@ -278,6 +293,17 @@ func (r *Replication) Forget(ctx context.Context, consumer string) error {
 // unblock removes the contact's own block. Applying the same change twice
 // changes nothing the second time.
 func (r *Replication) Apply(ctx context.Context, rec storage.Record) (changed bool, err error) {
+	return r.ApplyIf(ctx, rec, nil)
+}
+
+// ApplyIf is [Replication.Apply] with a last-moment condition: ok (if not
+// nil) is called while the guard holds its write lock — no block, unblock,
+// import or other Apply can run until the change is written — and rec is
+// applied only if ok returns true. A replicator uses it to decide on a
+// remote change against the local changes it has not sent yet, with no
+// local change slipping in between the decision and the write. ok may read
+// the guard (its change log, its entries) but must not write to it.
+func (r *Replication) ApplyIf(ctx context.Context, rec storage.Record, ok func() bool) (changed bool, err error) {
 	if err := r.open(); err != nil {
 		return false, err
 	}
@@ -312,9 +338,19 @@ func (r *Replication) Apply(ctx context.Context, rec storage.Record) (changed bo
 		if !e.ExpiresAt.IsZero() && !e.ExpiresAt.After(r.g.opts.now()) {
 			return false, nil // lapsed on the way: nothing to block
 		}
-		return r.g.put(ctx, e)
+		r.g.wmu.Lock()
+		defer r.g.wmu.Unlock()
+		if ok != nil && !ok() {
+			return false, nil
+		}
+		return r.g.putLocked(ctx, e)
 	case storage.OpUnblock:
-		return r.g.remove(ctx, c, source, rec.Origin)
+		r.g.wmu.Lock()
+		defer r.g.wmu.Unlock()
+		if ok != nil && !ok() {
+			return false, nil
+		}
+		return r.g.removeLocked(ctx, c, source, rec.Origin)
 	}
 	return false, fmt.Errorf("guard: apply: record op %s: %w", rec.Op, storage.ErrInvalid)
 }

@@ -241,3 +241,47 @@ func TestReplication_ConsumerStateAndForget(t *testing.T) {
 		t.Errorf("ReadLog after Close = %v, want ErrClosed", err)
 	}
 }
+
+// TestReplication_ApplyIf: the condition runs with the guard's writes
+// held, and a false answer applies nothing.
+func TestReplication_ApplyIf(t *testing.T) {
+	ctx := t.Context()
+	g := openGuard(t, t.TempDir())
+	r := g.Replication()
+	c := canon(t, g, "ann@example.com")
+	rec := storage.Record{Op: storage.OpBlock, Contact: c, Origin: "fleet"}
+	if ok, err := r.ApplyIf(ctx, rec, func() bool { return false }); ok || err != nil {
+		t.Fatalf("ApplyIf refused = %v, %v; want no change", ok, err)
+	}
+	if v, _ := g.Check(ctx, "ann@example.com"); v.Blocked {
+		t.Fatal("a refused ApplyIf blocked the contact")
+	}
+	// A local block started from inside the condition waits until the
+	// applied change is written: the condition sees no local change
+	// slip in, and the block lands after it.
+	blocked := make(chan error, 1)
+	if ok, err := r.ApplyIf(ctx, rec, func() bool {
+		go func() {
+			_, err := g.Block(ctx, "bob@example.com", "local")
+			blocked <- err
+		}()
+		time.Sleep(20 * time.Millisecond)
+		last, _ := r.LastSeq(ctx)
+		return last == 0 // the local block has not been written
+	}); !ok || err != nil {
+		t.Fatalf("ApplyIf = %v, %v; want the change (no local write during the condition)", ok, err)
+	}
+	if err := <-blocked; err != nil {
+		t.Fatal(err)
+	}
+	if got := lastRecord(t, r); got.Contact.Value != "bob@example.com" {
+		t.Errorf("last record = %+v, want the local block after the applied one", got)
+	}
+	unblock := storage.Record{Op: storage.OpUnblock, Contact: c, Origin: "fleet"}
+	if ok, err := r.ApplyIf(ctx, unblock, func() bool { return false }); ok || err != nil {
+		t.Fatalf("refused unblock = %v, %v", ok, err)
+	}
+	if v, _ := g.Check(ctx, "ann@example.com"); !v.Blocked {
+		t.Error("a refused unblock removed the block")
+	}
+}

@@ -3,6 +3,7 @@ package guard
 import (
 	"context"
 	"errors"
+	"fmt"
 )
 
 // Sender sends one message of type M. Implementations must be safe for
@@ -78,6 +79,17 @@ const (
 	// remain, the next sender is not called.
 	DropBlocked
 )
+
+// String returns "reject-blocked" or "drop-blocked".
+func (p Policy) String() string {
+	switch p {
+	case RejectBlocked:
+		return "reject-blocked"
+	case DropBlocked:
+		return "drop-blocked"
+	}
+	return fmt.Sprintf("Policy(%d)", uint8(p))
+}
 
 // WrapOption configures [Wrap].
 type WrapOption func(*wrapOptions)

@@ -20,7 +20,8 @@ import (
 // change-log sequence number. The stamp in the metadata is deleted as soon
 // as a guard opens the store, before any write can happen, so a snapshot
 // left behind by a crash, or by a run that wrote without closing cleanly,
-// never matches again.
+// never matches again. A read-only guard neither consumes the stamp nor
+// writes a snapshot: nothing writes through it.
 
 // readSnapshot returns the snapshot's filter if it matches the store, or
 // nil (after logging why) if the store must be scanned instead.
@@ -31,8 +32,9 @@ func (g *Guard) readSnapshot(ctx context.Context) *filter.Filter {
 		g.opts.log.Warn("guard: snapshot stamp unreadable; rebuilding", slog.Any("err", err))
 		return nil
 	}
-	if haveMeta {
-		// Consume the stamp before anything can write.
+	if haveMeta && !g.store.ReadOnly() {
+		// Consume the stamp before anything can write. (A read-only
+		// store writes nothing, so the stamp stays true.)
 		if err := g.store.DeleteMeta(ctx, snapshotMeta); err != nil {
 			g.opts.log.Warn("guard: snapshot stamp not cleared; rebuilding", slog.Any("err", err))
 			return nil

@@ -18,6 +18,7 @@ type Stats struct {
 	Blocks         uint64 // blocks written by this guard
 	Unblocks       uint64 // unblocks that removed a block
 	Imported       uint64 // blocks written by Import
+	Trimmed        uint64 // change-log records trimmed (see WithLogRetention)
 	DomainBlocks   int    // blocked domains held for the domain check
 	Filter         filter.Stats
 	Store          storage.StoreStats
@@ -40,6 +41,7 @@ func (g *Guard) Stats() Stats {
 		Blocks:         g.blocks.Load(),
 		Unblocks:       g.unblocks.Load(),
 		Imported:       g.imported.Load(),
+		Trimmed:        g.trimmed.Load(),
 		DomainBlocks:   len(g.domains.Load().set),
 		Filter:         g.filter.Stats(),
 		Store:          g.store.Stats(),

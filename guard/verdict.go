@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -95,7 +96,9 @@ func (e *BlockedError) Error() string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		who := normalize.Redact(s.Verdict.Input)
+		// The canonical contact when there is one: the input may carry a
+		// display name and brackets ("Bob <bob@example.com>").
+		who := normalize.Redact(cmp.Or(s.Verdict.Contact.Value, s.Verdict.Input))
 		switch {
 		case s.Verdict.Blocked && s.Err == nil:
 			fmt.Fprintf(&b, "%s blocked (%s", who, s.Verdict.Scope)

@@ -19,13 +19,14 @@ import (
 // TestWritePaths_Classified until it is classed here (and, if it writes,
 // covered below).
 var (
-	guardWrites = []string{"Block", "BlockContact", "Import", "ImportEntries", "Unblock", "UnblockContact"}
-	guardOthers = []string{"Check", "CheckAll", "CheckContact", "Close", "Normalizer", "Rebuild", "Replication", "Scan", "Stats"}
-	replWrites  = []string{"Apply", "RetryDeadLetters"}
+	guardWrites = []string{"Block", "BlockContact", "Import", "ImportEntries", "Unblock", "UnblockContact", "UnblockContactIfSource"}
+	// CountEvent and ResetEvents keep counters beside the entries.
+	guardOthers = []string{"Check", "Close", "CountEvent", "Normalizer", "Rebuild", "Replication", "ResetEvents", "Scan", "Stats"}
+	replWrites  = []string{"Apply", "ApplyIf", "RetryDeadLetters"}
 	// Offsets, dead letters and state live beside the entries: they never
 	// create or remove a block.
 	replOthers = []string{"AddDeadLetter", "Bootstrap", "Changes", "DeadLetters", "DeleteState", "Entry", "Forget",
-		"LastSeq", "Normalizer", "Offset", "ReadLog", "ScanState", "SetOffset", "SetState", "State", "Unblocked"}
+		"LastSeq", "LogStats", "Normalizer", "Offset", "ReadLog", "ScanState", "SetOffset", "SetState", "State", "Unblocked"}
 )
 
 func methodNames(v any) []string {
@@ -117,6 +118,20 @@ func writePaths() []writePath {
 				must(t, err)
 			}
 		}, map[string]bool{"ap@example.com": true, "w@ap.test": true, "+14155550102": true}},
+		{"ApplyIf", func(t *testing.T, g *guard.Guard) {
+			pre(t, g, "ai@example.com")
+			yes := func() bool { return true }
+			for _, in := range []string{"aib@example.com", "ai.test", "+14155550103"} {
+				_, err := g.Replication().ApplyIf(ctx, storage.Record{Op: storage.OpBlock, Contact: canon(t, g, in),
+					Reason: "remote", Origin: "fleet"}, yes)
+				must(t, err)
+			}
+			ok, err := g.Replication().ApplyIf(ctx, storage.Record{Op: storage.OpUnblock, Contact: canon(t, g, "ai@example.com"), Origin: "fleet"}, yes)
+			must(t, err)
+			if !ok {
+				t.Fatal("ApplyIf unblock: nothing changed")
+			}
+		}, map[string]bool{"aib@example.com": true, "w@ai.test": true, "+14155550103": true, "ai@example.com": false}},
 		{"Unblock", func(t *testing.T, g *guard.Guard) {
 			pre(t, g, "un@example.com", "un.test")
 			_, err := g.Unblock(ctx, "un@example.com")
@@ -129,6 +144,15 @@ func writePaths() []writePath {
 			_, err := g.UnblockContact(ctx, canon(t, g, "uc@example.com"))
 			must(t, err)
 		}, map[string]bool{"uc@example.com": false}},
+		{"UnblockContactIfSource", func(t *testing.T, g *guard.Guard) {
+			_, err := g.Block(ctx, "sms@example.com", "STOP", guard.WithSource("sms"))
+			must(t, err)
+			pre(t, g, "kept@example.com")
+			for _, in := range []string{"sms@example.com", "kept@example.com"} {
+				_, err := g.UnblockContactIfSource(ctx, canon(t, g, in), "sms")
+				must(t, err)
+			}
+		}, map[string]bool{"sms@example.com": false, "kept@example.com": true}},
 		{"Apply/unblock", func(t *testing.T, g *guard.Guard) {
 			pre(t, g, "au@example.com", "au.test")
 			for _, in := range []string{"au@example.com", "au.test"} {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+
+	"github.com/sendguard/sendguard/internal/redact"
 )
 
 // Kind says what a contact is: an email address, a phone number or a domain.
@@ -147,44 +149,7 @@ func (c Contact) LogValue() slog.Value {
 // ("a***@example.com"); anything that looks like a phone number keeps its
 // last four digits ("***0123"); anything else keeps its first character.
 // Text with no '@' and a dot but no digits (a domain) is returned as is.
-func Redact(s string) string {
-	if s == "" {
-		return ""
-	}
-	if i := strings.LastIndexByte(s, '@'); i >= 0 {
-		first := ""
-		if i > 0 {
-			first = firstRune(s[:i])
-		}
-		return first + "***@" + s[i+1:]
-	}
-	digits := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] >= '0' && s[i] <= '9' {
-			digits++
-		}
-	}
-	if digits >= 5 {
-		var last []byte
-		for i := len(s) - 1; i >= 0 && len(last) < 4; i-- {
-			if s[i] >= '0' && s[i] <= '9' {
-				last = append([]byte{s[i]}, last...)
-			}
-		}
-		return "***" + string(last)
-	}
-	if digits == 0 && strings.IndexByte(s, '.') > 0 && !strings.ContainsAny(s, " \t<>") {
-		return s
-	}
-	return firstRune(s) + "***"
-}
-
-func firstRune(s string) string {
-	for _, r := range s {
-		return string(r)
-	}
-	return ""
-}
+func Redact(s string) string { return redact.String(s) }
 
 // Redacted wraps a raw recipient string so that it logs redacted through
 // slog (see [Redact]). It is a plain string value, safe to share between
@@ -192,4 +157,4 @@ func firstRune(s string) string {
 type Redacted string
 
 // LogValue implements [slog.LogValuer].
-func (r Redacted) LogValue() slog.Value { return slog.StringValue(Redact(string(r))) }
+func (r Redacted) LogValue() slog.Value { return slog.StringValue(redact.String(string(r))) }

@@ -231,12 +231,40 @@ func parseMailbox(s string) (string, string) {
 		if outsideQuotes(s, '@') > 1 {
 			return "", "several addresses"
 		}
-		return "", "malformed address (" + strings.TrimPrefix(err.Error(), "mail: ") + ")"
+		return "", "malformed address (" + mailWhy(err) + ")"
 	}
 	if len(list) != 1 {
 		return "", "several addresses"
 	}
 	return list[0].Address, ""
+}
+
+// mailWhy says in plain words what net/mail found wrong, without its
+// grammar terms (angle-addr, addr-spec, atom).
+func mailWhy(err error) string {
+	msg := err.Error()
+	for _, m := range []struct{ in, out string }{
+		{"unclosed angle-addr", "'<' without '>'"},
+		{"no angle-addr", "a name without an <address>"},
+		{"missing '@' or angle-addr", "missing '@'"},
+		{"missing @ in addr-spec", "missing '@'"},
+		{"no domain in addr-spec", "no domain after '@'"},
+		{"no addr-spec", "no address"},
+		{"no address", "no address"},
+		{"empty quoted string", "empty quoted local part"},
+		{"unclosed quoted-string", "unclosed quote"},
+		{"dot in atom", "misplaced dot"},
+		{"unclosed domain-literal", "'[' without ']'"},
+		{"expected comma", "unexpected text after the address"},
+		{"group", "a group of addresses"},
+		{"comment", "malformed comment in parentheses"},
+		{"invalid string", "characters not allowed in an address"},
+	} {
+		if strings.Contains(msg, m.in) {
+			return m.out
+		}
+	}
+	return "not a valid address"
 }
 
 // outsideQuotes counts c in s outside double-quoted strings.

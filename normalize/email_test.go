@@ -313,3 +313,20 @@ func TestNormalizer_Email_fastPathMatchesFullPath(t *testing.T) {
 		}
 	}
 }
+
+// Issue 13: net/mail's grammar terms do not reach the reasons.
+func TestEmailReasonsInPlainWords(t *testing.T) {
+	n := newNormalizer(t)
+	for _, raw := range []string{"Ann <ann@example.com", "Ann Lee", "Ann <>", "ann@exa mple.com", "ann..lee@example.com", "\"\"@example.com", "<ann@>", "Ann (x <ann@example.com>"} {
+		_, err := n.Email(raw)
+		var ie *normalize.InvalidError
+		if !errors.As(err, &ie) {
+			t.Fatalf("%q: err %v, want an InvalidError", raw, err)
+		}
+		for _, term := range []string{"angle-addr", "addr-spec", "atom", "mail:"} {
+			if strings.Contains(ie.Reason, term) {
+				t.Errorf("%q: reason %q says %q", raw, ie.Reason, term)
+			}
+		}
+	}
+}

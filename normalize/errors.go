@@ -34,7 +34,8 @@ func (e *InvalidError) Error() string {
 // Is reports whether target is [ErrInvalid].
 func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
 
-const tooLongReason = "longer than 1024 bytes"
+// tooLongReason is the reason given for input over MaxInputLen bytes.
+var tooLongReason = "longer than " + strconv.Itoa(MaxInputLen) + " bytes"
 
 // invalid returns an *InvalidError for raw. Input longer than MaxInputLen
 // keeps only its first MaxInputLen bytes, so that an error never holds (or

@@ -2,6 +2,7 @@ package normalize
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -144,12 +145,26 @@ func (n *Normalizer) parsePhone(num string) (*phonenumbers.PhoneNumber, string) 
 	case phonenumbers.INVALID_COUNTRY_CODE:
 		return nil, "unknown country calling code"
 	case phonenumbers.TOO_SHORT:
-		return nil, "too short for its country"
+		return nil, "too short for its country" + n.regionNote(pn)
 	case phonenumbers.TOO_LONG:
-		return nil, "too long for its country"
+		return nil, "too long for its country" + n.regionNote(pn)
 	default:
-		return nil, "not a possible length for its country"
+		return nil, "not a possible length for its country" + n.regionNote(pn)
 	}
+}
+
+// regionNote names the region a number was read in, in parentheses: the
+// one its calling code gives, or the default region for a national
+// number, which the reader may not have meant.
+func (n *Normalizer) regionNote(pn *phonenumbers.PhoneNumber) string {
+	if pn.GetCountryCodeSource() == phonenumbers.PhoneNumber_FROM_DEFAULT_COUNTRY {
+		return fmt.Sprintf(" (%s, the default region: write +CC for another country)", n.region)
+	}
+	region := phonenumbers.GetRegionCodeForCountryCode(int(pn.GetCountryCode()))
+	if region == "" || region == "ZZ" {
+		return fmt.Sprintf(" (+%d)", pn.GetCountryCode())
+	}
+	return fmt.Sprintf(" (%s, +%d)", region, pn.GetCountryCode())
 }
 
 func parseErrorReason(err error) string {

@@ -1,6 +1,7 @@
 package normalize_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -257,5 +258,25 @@ func TestNormalizer_Phone_memo(t *testing.T) {
 	}
 	if off.MemoLen() != 0 {
 		t.Errorf("disabled memo holds %d entries", off.MemoLen())
+	}
+}
+
+// Issue 13: a length error names the region the number was read in.
+func TestPhoneLengthNamesRegion(t *testing.T) {
+	for _, tc := range []struct{ region, raw, want string }{
+		{"US", "0044 20 7183 8750", "too long for its country (US, the default region"},
+		{"GB", "020 7183 8750 1234", "too long for its country (GB, the default region"},
+		{"US", "+1 201 555 01234", "too long for its country (US, +1)"},
+		{"US", "+44 20 7183 875012345", "too long for its country (GB, +44)"},
+	} {
+		n, err := normalize.New(normalize.WithRegion(tc.region))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = n.Phone(tc.raw)
+		var ie *normalize.InvalidError
+		if !errors.As(err, &ie) || !strings.Contains(ie.Reason, tc.want) {
+			t.Errorf("%s %q: %v, want a reason with %q", tc.region, tc.raw, err, tc.want)
+		}
 	}
 }

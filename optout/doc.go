@@ -58,6 +58,15 @@
 // mean delay, overall and per source, for an operator to show the 2-day and
 // 10-business-day rules are met (see [Clock.Stats]).
 //
+// # Metrics
+//
+// The MeterProvider field of [UnsubscribeConfig], [SMSConfig] and
+// [RecorderConfig] (default: the global OpenTelemetry provider) receives
+// sendguard.optout.captured {opt-out}, the opt-outs that became blocks,
+// and sendguard.optout.delay (s), a histogram of the delay from asking to
+// enforcement, both by channel ("unsubscribe", "sms", "bounce",
+// "complaint").
+//
 // # Concurrency
 //
 // Every type in this package is safe for concurrent use by multiple

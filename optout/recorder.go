@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/sendguard/sendguard/guard"
 	"github.com/sendguard/sendguard/normalize"
 )
@@ -36,6 +38,10 @@ type RecorderConfig struct {
 	// Logger receives one line per block, recipients redacted. The default
 	// (nil) discards everything.
 	Logger *slog.Logger
+	// MeterProvider receives the sendguard.optout.captured counter and
+	// the sendguard.optout.delay histogram. The default (nil) is the
+	// global provider (otel.GetMeterProvider).
+	MeterProvider metric.MeterProvider
 }
 
 // Recorder applies bounce and complaint reports to a guard: a hard bounce
@@ -43,9 +49,9 @@ type RecorderConfig struct {
 // (source "complaint"); a soft bounce blocks a recipient once it is the
 // SoftBounces-th within Window. Soft bounces are counted durably in the
 // guard's store ([guard.Guard.CountEvent]), so the count survives a
-// restart and is shared by every Recorder on the same guard; reports of
-// one message (same arrival date) count once. The count is cleared
-// when the recipient is blocked.
+// restart and is shared by every Recorder on the same guard. Every soft
+// bounce recorded counts, also a report recorded again (when in doubt,
+// block). The count is cleared when the recipient is blocked.
 //
 // Recorder is safe for concurrent use by multiple goroutines.
 type Recorder struct {
@@ -53,6 +59,7 @@ type Recorder struct {
 	soft   int
 	window time.Duration
 	clock  *Clock
+	met    *instruments
 	now    func() time.Time
 	log    *slog.Logger
 }
@@ -76,6 +83,11 @@ func NewRecorder(g *guard.Guard, cfg RecorderConfig) (*Recorder, error) {
 	if r.clock == nil {
 		r.clock = new(Clock)
 	}
+	met, err := newInstruments(cfg.MeterProvider)
+	if err != nil {
+		return nil, fmt.Errorf("optout: metrics: %w", err)
+	}
+	r.met = met
 	if r.now == nil {
 		r.now = time.Now
 	}
@@ -92,8 +104,8 @@ func (r *Recorder) Stats() ClockStats { return r.clock.Stats() }
 // Each block is durable before Record returns. The time asked for (the
 // block's CreatedAt, and the compliance clock's start) is the report's
 // Date, else now; a soft bounce is counted at the original message's
-// ArrivalDate, else the same time, so the repeated delay notices of one
-// message count once. A recipient that is not an email
+// ArrivalDate, else the same time, so that Window is measured in the
+// reports' time. A recipient that is not an email
 // address is skipped; the error joins those (wrapping
 // normalize.ErrInvalid) with any failure of the guard, and the other
 // recipients are applied regardless.
@@ -106,8 +118,8 @@ func (r *Recorder) Record(ctx context.Context, fb *Feedback) (int, error) {
 	if requested.IsZero() || requested.After(now) {
 		requested = now
 	}
-	// A soft bounce is counted at the original message's arrival, so that
-	// the repeated delay notices of one message count once.
+	// A soft bounce is counted at the original message's arrival (else
+	// the report's date): Window is measured in the reports' time.
 	event := fb.ArrivalDate
 	if event.IsZero() {
 		event = requested
@@ -186,7 +198,7 @@ func (r *Recorder) apply(ctx context.Context, c normalize.Contact, original stri
 		}
 	}
 	if added {
-		r.clock.Observe(source, requested, r.now())
+		r.met.observe(ctx, r.clock, source, requested, r.now())
 		r.log.Info("optout: blocked", slog.Any("recipient", c), slog.String("source", source))
 	}
 	return added, nil

@@ -78,7 +78,7 @@ func TestRecorder_SoftBounces(t *testing.T) {
 	now := func() time.Time { return t0.Add(30 * 24 * time.Hour) }
 	rec, _ := optout.NewRecorder(g, optout.RecorderConfig{Now: now})
 	ctx := t.Context()
-	for _, day := range []int{0, 0, 1} { // day 0 twice: the same message's notices
+	for _, day := range []int{0, 1} {
 		if n, err := rec.Record(ctx, soft(day)); n != 0 || err != nil {
 			t.Fatalf("soft bounce on day %d: %d, %v", day, n, err)
 		}
@@ -112,6 +112,46 @@ func TestRecorder_SoftBounces(t *testing.T) {
 		if n, _ := rec.Record(ctx, fb); n != 0 {
 			t.Fatalf("spread soft bounces blocked on day %d", day)
 		}
+	}
+}
+
+// TestRecorder_SameReportThrice: one soft-bounce report recorded three
+// times (a sender retrying, or three notices with the same dates) counts
+// three times and blocks at the third, also across a restart.
+func TestRecorder_SameReportThrice(t *testing.T) {
+	dir := t.TempDir()
+	g, err := guard.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fb := parseFixture(t, "postfix-delayed.eml")
+	if fb.Type != optout.SoftBounce || len(fb.Recipients) != 1 {
+		t.Fatalf("fixture: %v %v", fb.Type, fb.Recipients)
+	}
+	rcpt := fb.Recipients[0]
+	ctx := t.Context()
+	rec, _ := optout.NewRecorder(g, optout.RecorderConfig{})
+	for i := range 2 {
+		if n, err := rec.Record(ctx, parseFixture(t, "postfix-delayed.eml")); n != 0 || err != nil {
+			t.Fatalf("soft bounce %d: %d, %v", i+1, n, err)
+		}
+	}
+	if blocked(t, g, rcpt).Blocked {
+		t.Fatal("blocked after two soft bounces")
+	}
+	if err := g.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if g, err = guard.Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	rec, _ = optout.NewRecorder(g, optout.RecorderConfig{})
+	if n, err := rec.Record(ctx, parseFixture(t, "postfix-delayed.eml")); n != 1 || err != nil {
+		t.Fatalf("third soft bounce: %d, %v; want 1 newly blocked", n, err)
+	}
+	if v := blocked(t, g, rcpt); !v.Blocked || v.Source != optout.SourceBounce {
+		t.Fatalf("after three soft bounces: %+v", v)
 	}
 }
 

@@ -15,6 +15,8 @@ import (
 	"slices"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/sendguard/sendguard/guard"
 	"github.com/sendguard/sendguard/normalize"
 )
@@ -52,6 +54,10 @@ type SMSConfig struct {
 	// Logger receives one line per opt-out and opt-in, numbers redacted.
 	// The default (nil) discards them.
 	Logger *slog.Logger
+	// MeterProvider receives the sendguard.optout.captured counter and
+	// the sendguard.optout.delay histogram. The default (nil) is the
+	// global provider (otel.GetMeterProvider).
+	MeterProvider metric.MeterProvider
 }
 
 // SMSHandler is an [http.Handler] for a Twilio-shaped incoming-message
@@ -72,6 +78,7 @@ type SMSHandler struct {
 	g     *guard.Guard
 	cfg   SMSConfig
 	clock *Clock
+	met   *instruments
 	log   *slog.Logger
 	now   func() time.Time
 }
@@ -92,6 +99,11 @@ func NewSMSHandler(g *guard.Guard, cfg SMSConfig) (*SMSHandler, error) {
 	if h.clock == nil {
 		h.clock = new(Clock)
 	}
+	met, err := newInstruments(cfg.MeterProvider)
+	if err != nil {
+		return nil, fmt.Errorf("optout: metrics: %w", err)
+	}
+	h.met = met
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -170,7 +182,7 @@ func (h *SMSHandler) optOut(r *http.Request, c normalize.Contact, received time.
 		return err
 	}
 	if added {
-		h.clock.Observe(SourceSMS, received, h.now())
+		h.met.observe(r.Context(), h.clock, SourceSMS, received, h.now())
 		h.log.Info("optout: sms opt-out", slog.Any("from", c))
 	}
 	return nil

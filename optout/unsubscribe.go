@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/sendguard/sendguard/guard"
 	"github.com/sendguard/sendguard/normalize"
 )
@@ -69,6 +71,10 @@ type UnsubscribeConfig struct {
 	// Logger receives one line per opt-out, recipients redacted. The
 	// default (nil) discards everything.
 	Logger *slog.Logger
+	// MeterProvider receives the sendguard.optout.captured counter and
+	// the sendguard.optout.delay histogram. The default (nil) is the
+	// global provider (otel.GetMeterProvider).
+	MeterProvider metric.MeterProvider
 }
 
 // Unsubscriber makes RFC 8058 one-click unsubscribe headers and serves the
@@ -96,6 +102,7 @@ type Unsubscriber struct {
 	mailto string
 	reason string
 	clock  *Clock
+	met    *instruments
 	now    func() time.Time
 	log    *slog.Logger
 }
@@ -145,6 +152,9 @@ func NewUnsubscriber(g *guard.Guard, cfg UnsubscribeConfig) (*Unsubscriber, erro
 	}
 	if us.clock == nil {
 		us.clock = new(Clock)
+	}
+	if us.met, err = newInstruments(cfg.MeterProvider); err != nil {
+		return nil, fmt.Errorf("optout: metrics: %w", err)
 	}
 	if us.now == nil {
 		us.now = time.Now
@@ -263,7 +273,7 @@ func (u *Unsubscriber) block(ctx context.Context, c normalize.Contact, requested
 		return false, err
 	}
 	if added {
-		u.clock.Observe(SourceUnsubscribe, requested, u.now())
+		u.met.observe(ctx, u.clock, SourceUnsubscribe, requested, u.now())
 		u.log.Info("optout: unsubscribed", slog.Any("recipient", c))
 	}
 	return added, nil
@@ -353,7 +363,7 @@ func (u *Unsubscriber) oneClick(w http.ResponseWriter, r *http.Request) bool {
 	case err != nil:
 		http.Error(w, "bad request", http.StatusBadRequest)
 		return false
-	case val != "One-Click":
+	case strings.TrimSpace(val) != "One-Click": // a body sent with a final line break still means it
 		http.Error(w, "not a one-click unsubscribe request", http.StatusBadRequest)
 		return false
 	}

@@ -226,6 +226,27 @@ func TestUnsubscriber_NoContentType(t *testing.T) {
 	}
 }
 
+// TestUnsubscriber_TrailingLineBreak: an urlencoded one-click body ending
+// in a line break (as a client writing it as a line sends it) still counts.
+func TestUnsubscriber_TrailingLineBreak(t *testing.T) {
+	g := memGuard(t)
+	u, err := optout.NewUnsubscriber(g, optout.UnsubscribeConfig{Secret: testSecret, URL: "https://mail.example.com/unsubscribe"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, body := range []string{"List-Unsubscribe=One-Click\r\n", "List-Unsubscribe=One-Click\n"} {
+		rcpt := []string{"ida@example.com", "jo@example.com"}[i]
+		h, _ := u.Headers(rcpt)
+		req := httptest.NewRequest(http.MethodPost, strings.Trim(h["List-Unsubscribe"], "<>"), strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		u.ServeHTTP(w, req)
+		if w.Code != http.StatusOK || !blocked(t, g, rcpt).Blocked {
+			t.Fatalf("POST %q: %d, blocked %v", body, w.Code, blocked(t, g, rcpt).Blocked)
+		}
+	}
+}
+
 func TestUnsubscriber_GetNeverBlocks(t *testing.T) {
 	g := memGuard(t)
 	r := newUnsubRig(t, g, optout.UnsubscribeConfig{})

@@ -72,11 +72,43 @@
 // writing child process with SIGKILL at random moments and checks every
 // acknowledged write and its record.
 //
-// A full disk does not crash the process: every write first checks that
-// the filesystem keeps Options.MinFreeBytes (64 MiB by default) free and
-// otherwise fails with an error wrapping [ErrDiskFull], writing nothing.
-// (Badger writes through memory-mapped sparse files, where a full disk is a
-// SIGBUS, not an error.) Reads go on working.
+// A full disk does not crash the process. Badger writes through
+// memory-mapped sparse files, where a full disk is a SIGBUS, not an error;
+// so nothing reaches Badger's write path without room:
+//
+//   - every write first checks that the filesystem keeps
+//     Options.MinFreeBytes (64 MiB by default) free and otherwise fails with
+//     an error wrapping [ErrDiskFull], writing nothing;
+//   - [Open] on a filesystem with less free opens an existing store with
+//     Badger read-only (which creates and maps nothing for writing): reads
+//     answer, and every write fails with ErrDiskFull until the store is
+//     reopened with room. It creates no new store there (ErrDiskFull);
+//   - [Store.Close] with too little room to flush (a few MiB) returns an
+//     error wrapping ErrDiskFull instead of flushing; what was committed is
+//     in the write-ahead log, Close can be called again once there is room,
+//     and the next Open replays the log.
+//
+// A test fills a real tmpfs to its last page around an open store.
+//
+// # Opening: create, must exist, read-only
+//
+// Open creates a store only in a missing or empty directory, and never in
+// a directory that holds other files: pointed at the wrong directory, it
+// fails with an error wrapping [ErrNoStore] instead of scattering Badger's
+// files there. Options.MustExist refuses a missing or empty directory too,
+// for a program that must never start on an empty blocklist because of a
+// mistyped path.
+//
+// Options.ReadOnly opens an existing store for reading only (and implies
+// MustExist): Badger is opened read-only, nothing is created, mapped for
+// writing or written, so it works on a full disk and several readers may
+// share the store (a writer may not open it meanwhile: [ErrLocked]).
+// Every write fails with [ErrReadOnly]. A store left by a crash or an
+// unclean Close has a write-ahead log to replay, which Badger will not do
+// read-only: Open then opens it read-write to replay, if the filesystem has
+// Options.MinFreeBytes free, and otherwise fails with ErrDiskFull.
+// [Store.ReadOnly] tells whether a store refuses writes (read-only, or
+// opened on a full disk).
 //
 // Expiry is Badger's TTL (second precision, real clock, so an expired
 // entry disappears on its own) and, on every read, a check of the exact
@@ -95,10 +127,13 @@
 // A consumer's offset is the seq of the last record it handled; it never
 // moves backwards. [Store.Trim] removes a record only when every registered
 // consumer has passed it (Seq <= the smallest offset) and it is older than
-// Options.LogRetention (7 days by default); with no consumer registered,
-// retention alone decides, so a consumer that registers late sees at least
-// the retention period. [Store.DeleteOffset] unregisters a consumer that
-// would otherwise hold the log forever. The last record is never trimmed.
+// Options.LogRetention (30 days by default; none when negative); with no
+// consumer registered, retention alone decides, so a consumer that
+// registers late sees at least the retention period. [Store.DeleteOffset]
+// unregisters a consumer that would otherwise hold the log forever, and
+// [LogStats.HeldBy] names the one furthest behind. The last record is never
+// trimmed. The store never trims by itself: the guard calls Trim on its
+// maintenance schedule and when it closes.
 // Trim first records how far it goes ([Store.Trimmed]), so a consumer whose
 // offset is below that has missed records: it starts again from
 // [Store.ScanAt], one consistent read of the live entries together with the

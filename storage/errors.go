@@ -27,10 +27,21 @@ var (
 	// when) a Store is closed.
 	ErrClosed = errors.New("storage: store closed")
 	// ErrDiskFull is returned by a write (Put, Delete, Import, SetOffset,
-	// PutMeta, AddDeadLetter, RetryDeadLetters) while the filesystem
-	// holding the store has less free space than Options.MinFreeBytes.
-	// Nothing was written; reads go on working.
+	// PutMeta, DeleteMeta, AddDeadLetter, RetryDeadLetters, DeleteOffset,
+	// Trim, CollectGarbage) while the filesystem holding the store has less
+	// free space than Options.MinFreeBytes, or had less when the store was
+	// opened; nothing was written and reads go on working. [Open] returns
+	// it when a store must be created, or must replay its write-ahead log,
+	// on such a filesystem; [Store.Close] when it has no room to flush.
 	ErrDiskFull = errors.New("storage: disk almost full")
+	// ErrNoStore is returned by [Open] when the directory holds no
+	// sendguard store and Open may not create one there: the directory is
+	// missing or empty and Options.ReadOnly or Options.MustExist is set, or
+	// it holds other files (Open never creates a store among them).
+	ErrNoStore = errors.New("storage: no sendguard store")
+	// ErrReadOnly is returned by every write to a store opened with
+	// Options.ReadOnly. Nothing was written.
+	ErrReadOnly = errors.New("storage: store opened read-only")
 	// ErrInvalid is returned for arguments the store cannot hold: a contact
 	// with no kind or value, an empty or oversized consumer name or meta key.
 	ErrInvalid = errors.New("storage: invalid argument")

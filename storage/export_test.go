@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -57,7 +58,7 @@ func (s *Store) RawGet(key []byte) ([]byte, error) {
 // raw Badger under the same settings.
 func BenchBadgerOptions(dir string) badger.Options {
 	o := Options{}.withDefaults()
-	return badgerOptions(dir, o, nil)
+	return badgerOptions(dir, o, nil, false)
 }
 
 // ImportKVs returns the keys and values Import writes for e, a new
@@ -70,4 +71,27 @@ func ImportKVs(e *Entry, seq uint64, now time.Time) (keys, vals [][]byte, err er
 	r := e.record(OpBlock, now)
 	r.Seq = seq
 	return [][]byte{key, appendSeqKey(nil, prefixLog, seq)}, [][]byte{appendEntry(nil, e), encodeRecord(nil, &r)}, nil
+}
+
+// Offsets returns every registered consumer's offset (LogStats has them
+// for callers outside the package).
+func (s *Store) Offsets(ctx context.Context) (map[string]uint64, error) {
+	if err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer s.leave()
+	return s.offsets()
+}
+
+// CollectGarbage runs Badger's value-log GC now, in the calling goroutine:
+// it rewrites value-log files that are at least half garbage until none is
+// left (or ctx is done), and returns how many it rewrote. The store also
+// does this in the background every Options.GCInterval. It returns (0, nil)
+// for an in-memory store.
+func (s *Store) CollectGarbage(ctx context.Context) (int, error) {
+	if err := s.enterWrite(ctx); err != nil {
+		return 0, err
+	}
+	defer s.leave()
+	return s.collectGarbage(ctx)
 }

@@ -3,36 +3,14 @@ package storage_test
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
-	"time"
 
+	"github.com/sendguard/sendguard/internal/testclock"
 	"github.com/sendguard/sendguard/normalize"
 	"github.com/sendguard/sendguard/storage"
 )
 
-// fakeClock is a settable clock for Options.Clock. It starts at the real
-// time (truncated to the second) because Badger's TTL runs on the real
-// clock: a fake clock far from it would make Badger hide or keep entries
-// unlike the store's own check.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *fakeClock { return &fakeClock{t: time.Now().Truncate(time.Second)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *testclock.Clock { return testclock.New() }
 
 // openDisk opens a store on disk in a fresh temporary directory and closes
 // it at cleanup.

@@ -235,15 +235,6 @@ func (s *Store) SetOffset(ctx context.Context, consumer string, seq uint64) erro
 	return nil
 }
 
-// Offsets returns every registered consumer's offset.
-func (s *Store) Offsets(ctx context.Context) (map[string]uint64, error) {
-	if err := s.enter(ctx); err != nil {
-		return nil, err
-	}
-	defer s.leave()
-	return s.offsets()
-}
-
 func (s *Store) offsets() (map[string]uint64, error) {
 	out := make(map[string]uint64)
 	err := s.db.View(func(txn *badger.Txn) error {
@@ -274,7 +265,7 @@ func (s *Store) DeleteOffset(ctx context.Context, consumer string) error {
 	if err := checkName("consumer name", consumer, maxNameLen); err != nil {
 		return err
 	}
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return err
 	}
 	defer s.leave()
@@ -293,11 +284,12 @@ const trimBatch = 8192
 // Trim removes the change-log records that every registered consumer has
 // passed (Seq <= the smallest offset) and that are older than
 // Options.LogRetention, and returns how many it removed. With no registered
-// consumer, only retention applies. The last record is always kept, so that
+// consumer, only retention applies (with no retention, every record but the
+// last goes). The last record is always kept, so that
 // sequence numbers keep rising across a reopen. Trim stops at the first
 // record it must keep: records are in time order but for clock steps.
 func (s *Store) Trim(ctx context.Context) (int, error) {
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return 0, err
 	}
 	defer s.leave()
@@ -312,6 +304,9 @@ func (s *Store) Trim(ctx context.Context) (int, error) {
 		}
 	}
 	cutoff := s.clock().Add(-s.reten)
+	if s.reten == 0 {
+		cutoff = time.Unix(1<<62, 0) // no retention: the consumers alone decide
+	}
 	total := 0
 	for {
 		if err := s.stopped(ctx); err != nil {
@@ -393,7 +388,7 @@ func readTrimmed(txn *badger.Txn) (uint64, error) {
 func (s *Store) trimCandidates(ctx context.Context, upTo uint64, cutoff time.Time) (keys [][]byte, more bool, err error) {
 	end := logKey(upTo)
 	err = s.db.View(func(txn *badger.Txn) error {
-		opt := badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 256, Prefix: []byte(prefixLog)}
+		opt := badger.IteratorOptions{Prefix: []byte(prefixLog)} // values read one by one: Trim often stops at the first key
 		return s.iterate(ctx, txn, opt, nil, func(item *badger.Item) (bool, error) {
 			if bytes.Compare(item.Key(), end) >= 0 {
 				return false, nil
@@ -430,4 +425,65 @@ func recordTime(v []byte) (time.Time, error) {
 		return time.Time{}, errBadValue
 	}
 	return t, nil
+}
+
+// LogStats describes the change log and its consumers.
+type LogStats struct {
+	FirstSeq uint64 // the first record kept; 0 when the log holds none
+	LastSeq  uint64 // the last record appended; 0 if none ever was
+	Records  int    // records kept (FirstSeq through LastSeq, less gaps)
+	Trimmed  uint64 // the last record Trim removed; 0 if none
+	// Offsets holds every registered consumer's offset.
+	Offsets map[string]uint64
+}
+
+// LogStats counts the change log's records (reading their keys only) and
+// returns it with every consumer's offset.
+func (s *Store) LogStats(ctx context.Context) (LogStats, error) {
+	if err := s.enter(ctx); err != nil {
+		return LogStats{}, err
+	}
+	defer s.leave()
+	var ls LogStats
+	err := s.db.View(func(txn *badger.Txn) error {
+		var err error
+		if ls.Trimmed, err = readTrimmed(txn); err != nil {
+			return s.wrap("read", []byte(keyTrimmed), err)
+		}
+		opt := badger.IteratorOptions{Prefix: []byte(prefixLog)}
+		return s.iterate(ctx, txn, opt, nil, func(item *badger.Item) (bool, error) {
+			key := item.Key()
+			if len(key) != len(prefixLog)+8 {
+				return false, s.wrap("read log", key, errBadValue)
+			}
+			if ls.Records == 0 {
+				ls.FirstSeq = binary.BigEndian.Uint64(key[len(prefixLog):])
+			}
+			ls.Records++
+			return true, nil
+		})
+	})
+	if err != nil {
+		return LogStats{}, s.wrap("read", []byte(prefixLog), err)
+	}
+	ls.LastSeq = s.lastSeq.Load()
+	if ls.Offsets, err = s.offsets(); err != nil {
+		return LogStats{}, err
+	}
+	return ls, nil
+}
+
+// HeldBy returns the consumer that holds the log back: the one with the
+// lowest offset, if that offset is below LastSeq (ties go to the first
+// name in order). Trim keeps every record after it, whatever their age,
+// until it moves on or is unregistered. It returns "" when no consumer is
+// behind.
+func (ls LogStats) HeldBy() string {
+	name, low := "", ls.LastSeq
+	for c, off := range ls.Offsets {
+		if off < low || off == low && name != "" && c < name {
+			name, low = c, off
+		}
+	}
+	return name
 }

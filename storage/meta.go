@@ -62,7 +62,7 @@ func (s *Store) DeleteMeta(ctx context.Context, key string) error {
 	if err := checkName("meta key", key, maxMetaKeyLen); err != nil {
 		return err
 	}
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return err
 	}
 	defer s.leave()
@@ -101,4 +101,76 @@ func (s *Store) ScanMeta(ctx context.Context, prefix string, fn func(key string,
 		return s.wrap("scan", p, err)
 	}
 	return nil
+}
+
+// moveBatch and moveBytes bound one transaction of MoveMeta: Badger
+// refuses a transaction over about 600 KiB at the store's settings.
+const (
+	moveBatch = 1000
+	moveBytes = 128 << 10
+)
+
+// MoveMeta renames every meta key that starts with from: the key
+// from+rest becomes to+rest, with its value, replacing any value there. It
+// moves the keys a batch per transaction, each key written under its
+// new name and deleted under its old one in the same transaction, so a
+// move cut short (ctx, a crash) leaves every key under exactly one of the
+// two names, and calling MoveMeta again finishes it. It returns how many
+// keys it moved. from must not be empty, and to must not start with from.
+func (s *Store) MoveMeta(ctx context.Context, from, to string) (int, error) {
+	if from == "" || len(to) >= len(from) && to[:len(from)] == from {
+		return 0, errorf(ErrInvalid, "move meta from %q to %q: to must not start with from", from, to)
+	}
+	if err := s.enterWrite(ctx); err != nil {
+		return 0, err
+	}
+	defer s.leave()
+	p := metaKey(from)
+	moved := 0
+	for {
+		if err := s.stopped(ctx); err != nil {
+			return moved, err
+		}
+		type kv struct{ k, v []byte }
+		var batch []kv
+		size := 0
+		err := s.db.View(func(txn *badger.Txn) error {
+			opt := badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 64, Prefix: p}
+			return s.iterate(ctx, txn, opt, nil, func(item *badger.Item) (bool, error) {
+				v, err := item.ValueCopy(nil)
+				if err != nil {
+					return false, err
+				}
+				batch = append(batch, kv{item.KeyCopy(nil), v})
+				size += 2*len(item.Key()) + len(v)
+				return len(batch) < moveBatch && size < moveBytes, nil
+			})
+		})
+		if err != nil {
+			return moved, s.wrap("scan", p, err)
+		}
+		if len(batch) == 0 {
+			return moved, nil
+		}
+		for _, e := range batch {
+			if nk := to + string(e.k[len(p):]); len(nk) > maxMetaKeyLen {
+				return moved, errorf(ErrInvalid, "move meta: key %q would be over %d bytes", nk, maxMetaKeyLen)
+			}
+		}
+		err = s.update(func(txn *badger.Txn) error {
+			for _, e := range batch {
+				if err := txn.Set(metaKey(to+string(e.k[len(p):])), e.v); err != nil {
+					return err
+				}
+				if err := txn.Delete(e.k); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return moved, s.wrap("move meta", p, err)
+		}
+		moved += len(batch)
+	}
 }

@@ -18,6 +18,27 @@ type Options struct {
 	// The dir passed to Open must then be "". Nothing survives Close.
 	InMemory bool
 
+	// ReadOnly opens an existing store for reading only. Badger is opened
+	// read-only: no file is created, mapped for writing or written, so it
+	// works on a full disk and leaves a store it did not write to exactly
+	// as it was. Every write fails with an error wrapping ErrReadOnly.
+	// Several read-only stores (in one or more processes) may share a
+	// directory; a writer may not open it meanwhile, nor they while it is
+	// open (ErrLocked). The directory must hold a sendguard store:
+	// otherwise Open fails with an error wrapping ErrNoStore and creates
+	// nothing. A store left by a crash or an unclean Close must first replay
+	// its write-ahead log, which writes: Open then opens Badger read-write
+	// for that if the filesystem has MinFreeBytes free (the store still
+	// refuses writes), and otherwise fails with an error wrapping
+	// ErrDiskFull. The default value is false.
+	ReadOnly bool
+
+	// MustExist makes Open fail with an error wrapping ErrNoStore, creating
+	// nothing, when the directory is missing or empty, instead of creating
+	// a store there. (Open never creates a store in a directory that holds
+	// other files.) ReadOnly implies it. The default value is false.
+	MustExist bool
+
 	// Logger receives Badger's warnings and errors and the store's own
 	// (value-log GC failures). Info and debug messages are dropped. The
 	// default value of Logger is nil: silent.
@@ -39,9 +60,11 @@ type Options struct {
 	// value disables it. It never runs for an in-memory store.
 	GCInterval time.Duration
 
-	// LogRetention is how long a change-log record is kept after every
-	// consumer has passed it (see [Store.Trim]). The default value (0) is
-	// 7 days.
+	// LogRetention is how long a change-log record is kept at least, even
+	// after every consumer has passed it (see [Store.Trim]): the log is also
+	// the audit trail of who blocked and unblocked what. The default value
+	// (0) is 30 days; a negative value keeps no record longer than the
+	// consumers need it.
 	LogRetention time.Duration
 
 	// MinFreeBytes is the free space the store keeps on its filesystem:
@@ -49,9 +72,13 @@ type Options struct {
 	// ErrDiskFull (and writes nothing) instead of going to Badger. Badger
 	// writes through memory-mapped files, and a page fault on a full
 	// filesystem kills the process with SIGBUS rather than returning an
-	// error; this check keeps the store's host process alive. The default
-	// value (0) is 64 MiB; a negative value disables the check, as does an
-	// in-memory store or a system where free space cannot be read.
+	// error; this check keeps the store's host process alive. Open checks
+	// it too: on a filesystem with less free, an existing store is opened
+	// as with ReadOnly (Badger writes nothing, so checks go on) and every
+	// write fails with ErrDiskFull until the store is reopened with room; a
+	// new store is not created (ErrDiskFull). The default value (0) is 64
+	// MiB; a negative value disables the check, as does an in-memory store
+	// or a system where free space cannot be read.
 	MinFreeBytes int64
 
 	// Clock returns the current time; it stamps records and tombstones,
@@ -63,9 +90,14 @@ type Options struct {
 }
 
 const (
+	memTableSize = 4 << 20
+	// flushRoom is the free space Close needs to flush Badger's memtables
+	// (two of memTableSize, as level-0 tables) and its small records.
+	flushRoom = 2*memTableSize + 1<<20
+
 	defaultMinFreeBytes = 64 << 20
 	defaultGCInterval   = 5 * time.Minute
-	defaultLogRetention = 7 * 24 * time.Hour
+	defaultLogRetention = 30 * 24 * time.Hour
 )
 
 func (o Options) withDefaults() Options {
@@ -75,8 +107,11 @@ func (o Options) withDefaults() Options {
 	if o.MinFreeBytes == 0 {
 		o.MinFreeBytes = defaultMinFreeBytes
 	}
-	if o.LogRetention <= 0 {
+	switch {
+	case o.LogRetention == 0:
 		o.LogRetention = defaultLogRetention
+	case o.LogRetention < 0:
+		o.LogRetention = 0
 	}
 	if o.Clock == nil {
 		o.Clock = time.Now
@@ -89,8 +124,8 @@ func (o Options) withDefaults() Options {
 
 // badgerOptions returns Badger options sized for a library that lives
 // inside someone else's process (see "Memory" in doc.go and STYLE.md part 6).
-func badgerOptions(dir string, o Options, log *slog.Logger) badger.Options {
-	bo := badger.DefaultOptions(dir)
+func badgerOptions(dir string, o Options, log *slog.Logger, readOnly bool) badger.Options {
+	bo := badger.DefaultOptions(dir).WithReadOnly(readOnly)
 	if o.InMemory {
 		bo = badger.DefaultOptions("").WithInMemory(true)
 	}
@@ -103,8 +138,8 @@ func badgerOptions(dir string, o Options, log *slog.Logger) badger.Options {
 		WithLogger(l).
 		WithMetricsEnabled(false). // no process-global expvar
 		WithSyncWrites(o.SyncWrites).
-		WithMemTableSize(4 << 20).    // 15% of it (614 KiB) caps a transaction…
-		WithValueThreshold(64 << 10). // …so values over 64 KiB go to the value log
+		WithMemTableSize(memTableSize). // 15% of it (614 KiB) caps a transaction…
+		WithValueThreshold(64 << 10).   // …so values over 64 KiB go to the value log
 		WithNumMemtables(2).
 		WithNumLevelZeroTables(2).
 		WithNumLevelZeroTablesStall(8).

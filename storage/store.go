@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,6 +57,10 @@ type Store struct {
 	minFree int64        // Options.MinFreeBytes; <= 0: no check
 	unlock  func() error // releases our own directory lock
 
+	readOnly bool // every write is refused (ErrReadOnly, or ErrDiskFull if diskFull)
+	diskFull bool // read-only because the disk was almost full at Open
+	badgerRO bool // Badger itself is open read-only: nothing to flush on Close
+
 	logSeq  *badger.Sequence
 	deadSeq *badger.Sequence
 	wmu     sync.Mutex // held while appending to the change log
@@ -68,7 +73,8 @@ type Store struct {
 	done      chan struct{} // closed when Close starts: long operations stop
 	gcCancel  context.CancelFunc
 	gcDone    chan struct{}
-	closeOnce sync.Once
+	closeMu   sync.Mutex // held by Close
+	closeDone bool       // Close finished (not refused for a full disk)
 	closeErr  error
 
 	stats struct {
@@ -85,92 +91,249 @@ type formatRecord struct {
 }
 
 // Open opens the store in dir, creating the directory and the store if
-// they do not exist, or an in-memory store when opts.InMemory is set (dir
-// must then be ""). The caller must Close the store.
+// the directory is missing or empty (unless opts.MustExist or
+// opts.ReadOnly is set), or an in-memory store when opts.InMemory is set
+// (dir must then be ""). It never creates a store in a directory that holds
+// other files. The caller must Close the store.
 //
 // Every error names the directory. Open returns an error wrapping
-// [ErrLocked] when another process (or another Store in this process) holds
-// dir, [ErrFormat] for a store in another format or a Badger directory that
-// is not a sendguard store, [ErrSettings] when opts.ProviderFolding differs
-// from the store's, and [ErrCorrupt] for an unreadable format record or
-// Badger manifest.
-func Open(dir string, opts Options) (s *Store, err error) {
+// [ErrNoStore] when dir holds no sendguard store and none may be created
+// there, [ErrLocked] when another process (or another Store in this
+// process) holds dir, [ErrFormat] for a store in another format or a
+// Badger directory that is not a sendguard store, [ErrSettings] when
+// opts.ProviderFolding differs from the store's, [ErrDiskFull] when a store
+// must be created or its write-ahead log replayed on a filesystem with less
+// than opts.MinFreeBytes free, and [ErrCorrupt] for an unreadable format
+// record or Badger manifest.
+func Open(dir string, opts Options) (_ *Store, err error) {
 	o := opts.withDefaults()
 	where := strconv.Quote(dir)
 	switch {
 	case o.InMemory && dir != "":
 		return nil, errorf(ErrInvalid, "in-memory store with directory %s", where)
+	case o.InMemory && (o.ReadOnly || o.MustExist):
+		return nil, errorf(ErrInvalid, "in-memory store opened read-only or must-exist")
 	case o.InMemory:
 		where = "(in memory)"
 	case dir == "":
 		return nil, errorf(ErrInvalid, "no directory (set Options.InMemory for an in-memory store)")
 	}
 
-	unlock := func() error { return nil }
+	s := &Store{
+		dir:      dir,
+		where:    where,
+		log:      o.Logger,
+		clock:    o.Clock,
+		folding:  o.ProviderFolding,
+		reten:    o.LogRetention,
+		unlock:   func() error { return nil },
+		minFree:  o.MinFreeBytes,
+		readOnly: o.ReadOnly,
+		drained:  make(chan struct{}, 1),
+		done:     make(chan struct{}),
+	}
 	if !o.InMemory {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("storage: open %s: %w", where, err)
+		if err := s.prepareDir(o); err != nil {
+			return nil, err
 		}
-		u, err := lockDir(dir)
-		if err != nil {
-			if errors.Is(err, errWouldBlock) {
-				return nil, errorf(ErrLocked, "%s is in use by another process (or another open Store)", where)
-			}
-			return nil, fmt.Errorf("storage: open %s: lock: %w", where, err)
-		}
-		unlock = u
 	}
 	defer func() {
 		if err != nil {
-			_ = unlock()
+			_ = s.unlock()
 		}
 	}()
 
-	db, err := openBadger(dir, where, opts)
-	if err != nil {
+	if s.db, err = s.openBadger(opts); err != nil {
 		return nil, err
 	}
-	s = &Store{
-		db:      db,
-		dir:     dir,
-		where:   where,
-		log:     o.Logger,
-		clock:   o.Clock,
-		folding: o.ProviderFolding,
-		reten:   o.LogRetention,
-		unlock:  unlock,
-		minFree: o.MinFreeBytes,
-		drained: make(chan struct{}, 1),
-		done:    make(chan struct{}),
-	}
-	if err := s.init(); err != nil {
+	if err := s.init(o.ReadOnly || o.MustExist); err != nil {
 		_ = s.releaseSeqs()
-		_ = db.Close()
+		_ = s.db.Close()
 		return nil, err
 	}
-	if !o.InMemory && o.GCInterval > 0 {
+	if !o.InMemory && !s.readOnly && o.GCInterval > 0 {
 		t := time.NewTicker(o.GCInterval)
 		s.startGC(t.C, t.Stop)
 	}
 	return s, nil
 }
 
+// lockFile is the store's own lock, taken before Badger's so that a second
+// opener gets a typed error (Badger reports its lock failure as text).
+const lockFile = "sendguard.lock"
+
+// Directory states, from inspectDir.
+const (
+	dirMissing = iota // no such directory
+	dirEmpty          // nothing in it but files that are no store's
+	dirStore          // a Badger database (a MANIFEST)
+	dirForeign        // other files: never create a store there
+	dirFile           // not a directory
+)
+
+// inspectDir says what dir holds. A directory whose only entries are the
+// lock files (the store's and Badger's, left by an open cut short) or
+// "lost+found" (the root of a fresh filesystem) counts as empty.
+func inspectDir(dir string) (int, error) {
+	fi, err := os.Stat(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return dirMissing, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if !fi.IsDir() {
+		return dirFile, nil
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, err
+	}
+	state := dirEmpty
+	for _, e := range ents {
+		switch e.Name() {
+		case "MANIFEST":
+			return dirStore, nil
+		case lockFile, "LOCK", "lost+found":
+		default:
+			state = dirForeign
+		}
+	}
+	return state, nil
+}
+
+// prepareDir applies the directory rules (see Open), decides whether
+// Badger opens read-only (a read-only store, or an existing store on a
+// nearly full disk), creates the directory if it may, and takes the lock.
+func (s *Store) prepareDir(o Options) error {
+	state, err := inspectDir(s.dir)
+	if err != nil {
+		return fmt.Errorf("storage: open %s: %w", s.where, err)
+	}
+	mustExist := o.ReadOnly || o.MustExist
+	switch {
+	case state == dirFile:
+		return errorf(ErrNoStore, "%s is not a directory", s.where)
+	case state == dirForeign:
+		return errorf(ErrNoStore, "%s holds other files and no sendguard store; no store is created there", s.where)
+	case state == dirMissing && mustExist:
+		return errorf(ErrNoStore, "%s does not exist", s.where)
+	case state == dirEmpty && mustExist:
+		return errorf(ErrNoStore, "%s is empty", s.where)
+	}
+	s.badgerRO = o.ReadOnly
+	if !o.ReadOnly {
+		if err := s.roomAt(existingAncestor(s.dir)); err != nil {
+			if state != dirStore {
+				return errorf(ErrDiskFull, "%s: no store created: %s", s.where, s.freeText(existingAncestor(s.dir)))
+			}
+			// Open for reading only: Badger's read-write open creates
+			// and writes memory-mapped files, which a full disk turns
+			// into SIGBUS. Writes fail with ErrDiskFull until a reopen.
+			s.badgerRO, s.readOnly, s.diskFull = true, true, true
+		}
+	}
+	if state == dirMissing {
+		if err := os.MkdirAll(s.dir, 0o700); err != nil {
+			return fmt.Errorf("storage: open %s: %w", s.where, err)
+		}
+	}
+	return s.lock()
+}
+
+// lock takes the directory lock: shared when Badger opens read-only.
+func (s *Store) lock() error {
+	if err := s.unlock(); err != nil {
+		return fmt.Errorf("storage: open %s: unlock: %w", s.where, err)
+	}
+	s.unlock = func() error { return nil }
+	u, err := lockDir(s.dir, s.badgerRO)
+	if err != nil {
+		if errors.Is(err, errWouldBlock) {
+			return errorf(ErrLocked, "%s is in use by another process (or another open Store)", s.where)
+		}
+		return fmt.Errorf("storage: open %s: lock: %w", s.where, err)
+	}
+	s.unlock = u
+	return nil
+}
+
+// existingAncestor returns dir, or its nearest ancestor that exists: the
+// filesystem a new directory would be made on.
+func existingAncestor(dir string) string {
+	for {
+		if _, err := os.Stat(dir); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return dir
+		}
+		dir = parent
+	}
+}
+
+// freeText says how much space the store's filesystem has, for messages.
+func (s *Store) freeText(path string) string {
+	free, _ := freeBytes(path)
+	return fmt.Sprintf("%d KiB free on its filesystem, below the %d MiB the store keeps free (Options.MinFreeBytes)",
+		free>>10, s.minFree>>20)
+}
+
+// openBadger opens Badger (read-only if s.badgerRO). A read-only open
+// of a store whose write-ahead log must be replayed (after a crash) falls
+// back to a read-write open when the disk has room, and otherwise fails
+// with ErrDiskFull.
+func (s *Store) openBadger(opts Options) (*badger.DB, error) {
+	db, err := openBadger(s.dir, s.where, opts, s.badgerRO)
+	if err == nil || !s.badgerRO || !errors.Is(err, errReplay) {
+		return db, err
+	}
+	if rerr := s.roomToReplay(); rerr != nil {
+		return nil, rerr
+	}
+	s.badgerRO = false
+	if err := s.lock(); err != nil {
+		return nil, err
+	}
+	return openBadger(s.dir, s.where, opts, false)
+}
+
+// roomToReplay returns an error wrapping ErrDiskFull when the filesystem
+// has less than MinFreeBytes free for replaying the write-ahead log.
+func (s *Store) roomToReplay() error {
+	if s.minFree <= 0 {
+		return nil
+	}
+	if free, ok := freeBytes(s.dir); ok && free < uint64(s.minFree) {
+		return errorf(ErrDiskFull, "%s must replay its write-ahead log (left by a crash or an unclean close) before it can be read, and that needs free space: %s",
+			s.where, s.freeText(s.dir))
+	}
+	return nil
+}
+
+// errReplay marks a read-only open refused because Badger's write-ahead
+// log must be replayed first.
+var errReplay = errors.New("write-ahead log must be replayed")
+
 // openBadger opens Badger and classifies its errors, which arrive as text
 // (Badger formats the cause with %+v, so errors.Is cannot see it). A panic
 // inside badger.Open (it has a few y.Check calls on its open path) becomes
 // an error wrapping ErrCorrupt.
-func openBadger(dir, where string, opts Options) (db *badger.DB, err error) {
+func openBadger(dir, where string, opts Options, readOnly bool) (db *badger.DB, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			db, err = nil, errorf(ErrCorrupt, "%s: badger panicked while opening: %v", where, r)
 		}
 	}()
-	db, err = badger.Open(badgerOptions(dir, opts, opts.Logger))
+	db, err = badger.Open(badgerOptions(dir, opts, opts.Logger, readOnly))
 	if err == nil {
 		return db, nil
 	}
 	msg := err.Error()
 	switch {
+	case errors.Is(err, badger.ErrTruncateNeeded), strings.Contains(msg, badger.ErrTruncateNeeded.Error()):
+		return nil, fmt.Errorf("storage: open %s: %w: %v", where, errReplay, err)
 	case strings.Contains(msg, "Another process is using this Badger database"):
 		return nil, errorf(ErrLocked, "%s is in use by another process: %v", where, err)
 	case strings.Contains(msg, "unsupported version"), strings.Contains(msg, "external magic"):
@@ -182,10 +345,11 @@ func openBadger(dir, where string, opts Options) (db *badger.DB, err error) {
 	return nil, fmt.Errorf("storage: open %s: %w", where, err)
 }
 
-// init checks or writes the format record, finds the last change-log seq
-// and leases the sequences.
-func (s *Store) init() error {
-	if err := s.checkFormat(); err != nil {
+// init checks or writes the format record (or, when mustExist, requires
+// it), finds the last change-log seq and, unless the store is read-only,
+// leases the sequences.
+func (s *Store) init(mustExist bool) error {
+	if err := s.checkFormat(mustExist); err != nil {
 		return err
 	}
 	last, err := s.readLastSeq()
@@ -193,6 +357,9 @@ func (s *Store) init() error {
 		return err
 	}
 	s.lastSeq.Store(last)
+	if s.readOnly {
+		return nil
+	}
 	// The lease must start past the last record even if (after a power
 	// loss, say) the lease write was lost but a record was not.
 	err = s.db.Update(func(txn *badger.Txn) error {
@@ -233,11 +400,15 @@ func (s *Store) init() error {
 	return nil
 }
 
-func (s *Store) checkFormat() error {
-	return s.db.Update(func(txn *badger.Txn) error {
+func (s *Store) checkFormat(mustExist bool) error {
+	run := s.db.Update
+	if s.badgerRO {
+		run = s.db.View
+	}
+	return run(func(txn *badger.Txn) error {
 		item, err := txn.Get([]byte(keyFormat))
 		if errors.Is(err, badger.ErrKeyNotFound) {
-			return s.createFormat(txn)
+			return s.createFormat(txn, mustExist || s.readOnly)
 		}
 		if err != nil {
 			return fmt.Errorf("storage: open %s: read format record: %w", s.where, err)
@@ -262,7 +433,10 @@ func (s *Store) checkFormat() error {
 	})
 }
 
-func (s *Store) createFormat(txn *badger.Txn) error {
+// createFormat writes the format record of a new store, after checking
+// that the Badger database is empty; with mustExist it only reports that
+// there is no store (ErrNoStore, or ErrFormat for keys of another program).
+func (s *Store) createFormat(txn *badger.Txn, mustExist bool) error {
 	it := txn.NewIterator(badger.IteratorOptions{})
 	it.Rewind()
 	nonEmpty := it.Valid()
@@ -273,6 +447,9 @@ func (s *Store) createFormat(txn *badger.Txn) error {
 	it.Close()
 	if nonEmpty {
 		return errorf(ErrFormat, "%s: not a sendguard store (no format record; first key %s)", s.where, redactKey(first))
+	}
+	if mustExist {
+		return errorf(ErrNoStore, "%s holds an empty Badger database, not a sendguard store", s.where)
 	}
 	v, err := json.Marshal(formatRecord{
 		Format:          FormatVersion,
@@ -314,20 +491,10 @@ func (s *Store) startGC(tick <-chan time.Time, stop func()) {
 	}()
 }
 
-// CollectGarbage runs Badger's value-log GC now, in the calling goroutine:
-// it rewrites value-log files that are at least half garbage until none is
-// left (or ctx is done), and returns how many it rewrote. The store also
-// does this in the background every Options.GCInterval. It returns (0, nil)
-// for an in-memory store.
-func (s *Store) CollectGarbage(ctx context.Context) (int, error) {
-	if err := s.enter(ctx); err != nil {
-		return 0, err
-	}
-	defer s.leave()
-	return s.collectGarbage(ctx)
-}
-
 func (s *Store) collectGarbage(ctx context.Context) (int, error) {
+	if err := s.roomToWrite(); err != nil {
+		return 0, err // GC rewrites through memory-mapped files too
+	}
 	s.stats.gcRuns.Add(1)
 	n := 0
 	for ctx.Err() == nil {
@@ -348,12 +515,26 @@ func (s *Store) collectGarbage(ctx context.Context) (int, error) {
 }
 
 // Close stops the background GC, waits for operations in flight, releases
-// the sequence leases and closes Badger. It is idempotent and safe to call
-// concurrently: every call waits for the first to finish and returns its
-// result. Methods called after Close return an error wrapping [ErrClosed];
-// long scans and imports in flight stop early with that error.
+// the sequence leases and closes Badger, which flushes its memtables to
+// disk. It is safe to call concurrently, and idempotent once it has
+// succeeded or failed for any reason but a full disk: every later call
+// returns that result. Methods called after Close return an error wrapping
+// [ErrClosed]; long scans and imports in flight stop early with that error.
+//
+// When the filesystem has too little room for the flush (9 MiB; unless
+// Options.MinFreeBytes is negative), Close does not flush — Badger writes through memory-mapped files, and a
+// full disk would kill the process with SIGBUS — and returns an error
+// wrapping [ErrDiskFull]. The store is closed for use, but Badger's files
+// and the directory lock stay held: call Close again once there is room to
+// finish, or let the process exit. Nothing committed is lost either way:
+// it is in Badger's write-ahead log, which the next Open replays.
 func (s *Store) Close() error {
-	s.closeOnce.Do(func() {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.closeDone {
+		return s.closeErr
+	}
+	if !s.closing.Load() {
 		s.closing.Store(true)
 		close(s.done)
 		for s.refs.Load() != 0 {
@@ -363,16 +544,22 @@ func (s *Store) Close() error {
 			s.gcCancel()
 			<-s.gcDone
 		}
-		err := s.releaseSeqs()
-		if cerr := s.db.Close(); cerr != nil {
-			err = errors.Join(err, fmt.Errorf("storage: close %s: %w", s.where, cerr))
+	}
+	if !s.badgerRO && s.dir != "" && s.minFree > 0 {
+		if free, ok := freeBytes(s.dir); ok && free < flushRoom {
+			return errorf(ErrDiskFull, "%s: not closed: %d KiB free on its filesystem, and flushing the store needs up to %d MiB; everything committed is in its write-ahead log (the next Open replays it); call Close again once there is room, or exit",
+				s.where, free>>10, flushRoom>>20)
 		}
-		if uerr := s.unlock(); uerr != nil {
-			err = errors.Join(err, fmt.Errorf("storage: close %s: unlock: %w", s.where, uerr))
-		}
-		s.closeErr = err
-	})
-	return s.closeErr
+	}
+	err := s.releaseSeqs()
+	if cerr := s.db.Close(); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("storage: close %s: %w", s.where, cerr))
+	}
+	if uerr := s.unlock(); uerr != nil {
+		err = errors.Join(err, fmt.Errorf("storage: close %s: unlock: %w", s.where, uerr))
+	}
+	s.closeErr, s.closeDone = err, true
+	return err
 }
 
 func (s *Store) releaseSeqs() error {
@@ -426,19 +613,31 @@ func (s *Store) enterWrite(ctx context.Context) error {
 	return nil
 }
 
-// roomToWrite returns an error wrapping ErrDiskFull when the store's
-// filesystem has less free space than Options.MinFreeBytes. It costs one
-// statfs call, small next to a write.
+// roomToWrite returns an error wrapping ErrReadOnly for a read-only store,
+// and one wrapping ErrDiskFull when the store was opened on a nearly full
+// disk or its filesystem now has less free space than
+// Options.MinFreeBytes. It costs one statfs call, small next to a write.
 func (s *Store) roomToWrite() error {
-	if s.minFree <= 0 || s.dir == "" {
+	switch {
+	case s.diskFull:
+		return errorf(ErrDiskFull, "%s: opened while its filesystem was almost full, so for reading only; nothing was written (reopen the store once there is room)", s.where)
+	case s.readOnly:
+		return errorf(ErrReadOnly, "%s: nothing was written", s.where)
+	}
+	return s.roomAt(s.dir)
+}
+
+// roomAt returns an error wrapping ErrDiskFull when the filesystem holding
+// path has less free space than Options.MinFreeBytes.
+func (s *Store) roomAt(path string) error {
+	if s.minFree <= 0 || path == "" {
 		return nil
 	}
-	free, ok := freeBytes(s.dir)
+	free, ok := freeBytes(path)
 	if !ok || free >= uint64(s.minFree) {
 		return nil
 	}
-	return errorf(ErrDiskFull, "%s: %d MiB free on its filesystem, below the %d MiB the store keeps free (Options.MinFreeBytes); nothing was written",
-		s.where, free>>20, s.minFree>>20)
+	return errorf(ErrDiskFull, "%s: %s; nothing was written", s.where, s.freeText(path))
 }
 
 // stopped returns a non-nil error when ctx is done or Close has begun; long
@@ -485,6 +684,12 @@ func (s *Store) update(fn func(txn *badger.Txn) error) error {
 // ProviderFolding returns the provider-folding setting the store was
 // created with (and so opened with).
 func (s *Store) ProviderFolding() bool { return s.folding }
+
+// ReadOnly reports whether the store refuses every write: it was opened
+// with Options.ReadOnly (writes fail with ErrReadOnly), or on a filesystem
+// with less than Options.MinFreeBytes free (writes fail with ErrDiskFull
+// until the store is reopened).
+func (s *Store) ReadOnly() bool { return s.readOnly }
 
 // Dir returns the directory passed to Open ("" for an in-memory store).
 func (s *Store) Dir() string { return s.dir }

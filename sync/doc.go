@@ -54,9 +54,22 @@
 // holds for a block the engine pushed with an expiry (vendors keep none):
 // its copy at the remote is never applied back (that would make it
 // permanent), and once it has expired locally it counts as unblocked.
+// Only the engine's own copy is treated so: an entry is its own only when
+// it has the id the remote gave the push (Ocamba), or, for a remote that
+// gives none (OpenCX), when the remote created it within the push's
+// window — from when the push was first sent to when it was acknowledged,
+// widened by two minutes for clock skew — and then only the first such
+// entry. Any other entry for the contact (someone else's block at the
+// vendor, a duplicate left by a resend, an entry without an id or a
+// creation time) is applied as a block: when in doubt, the contact stays
+// blocked.
 // Such contacts are counted in [RemoteStats].StillListed so that an
 // operator can remove them at the vendor; a complete full scan (OpenCX)
-// that no longer finds one unmarks it. To know which contacts a remote
+// that no longer finds one unmarks it. A contact blocked here again while
+// the remote still lists it (marked so, or its pushed block lapsed) is not
+// pushed again — that would only add a second entry at the vendor — and
+// is counted in [Counts].AlreadyListed; the remote's entry stands for the
+// new block. To know which contacts a remote
 // lists, the engine remembers every contact it pushed to or pulled from
 // it, with the remote's id when there is one.
 //
@@ -66,14 +79,18 @@
 // clients pace themselves at the vendors' documented limits); the engine
 // retries. A [Temporary] failure (network error, timeout, 408, 429, 5xx) is
 // retried after a capped, jittered exponential backoff ([WithBackoff]) that
-// a success resets, never shorter than the remote's Retry-After. Ocamba's
+// a success resets, never shorter than the remote's Retry-After — and
+// never longer than [WithMaxWait] (1 hour by default): a remote that asks
+// for more ("Retry-After: 999999999") is retried after the maximum, and
+// the cut wait is logged and counted ([Counts].WaitsCapped). The vendor
+// clients cap the hold a Retry-After puts on them the same way. Ocamba's
 // 429 for too many requests in flight (Retry-After: -1) waits for the
 // client's request in flight to finish, then a short backoff that does not
 // grow. A retryable failure never drops a record: the pass waits, or ends
 // with ctx (without waiting past its deadline) and leaves the record
-// pending. A [Permanent] failure (400 and other 4xx, a value the remote
-// refuses) moves the record to the remote's dead letters with the remote's
-// message, and the queue moves on; storage's RetryDeadLetters re-queues
+// pending. A [Permanent] failure (400 and the other 4xx but 401, 403,
+// 404 and 405; a value the remote refuses) moves the record to the
+// remote's dead letters with the remote's message, and the queue moves on; storage's RetryDeadLetters re-queues
 // them for that remote alone. A 2xx whose body is unreadable means the
 // vendor carried the request out: it is acknowledged.
 //
@@ -82,7 +99,12 @@
 // therefore not dead-lettered: the remote's pass stops, every record stays
 // pending, the error is reported ([RemoteReport].Err, [RemoteStats]
 // LastError; errors.Is(err, [ErrUnauthorized])), and [Engine.Run] tries
-// again after its backoff.
+// again after its backoff. [Unavailable] failures — a redirect, 404 or 405
+// from an endpoint the vendor documents, which says that the base URL is
+// wrong or that a gateway answers for the vendor during a deploy — are
+// handled the same way (errors.Is(err, [ErrUnavailable])): a gateway that
+// answers 404 for a few minutes must not empty the queue into the dead
+// letters.
 //
 // A push that failed after the remote may have received it (a timeout, a
 // reset, a 5xx; not a 429) is sent again: neither vendor documents an
@@ -115,6 +137,11 @@
 // with real values (read_gdpr_fields=true), deduplicated by id. A masked
 // value never becomes a key: if its id is one the engine pushed, the entry
 // is known; otherwise it is counted in SkippedMasked (once) and logged.
+// Because an entry that appears late with an old create_time (a restore, a
+// bulk import with original dates) is before the watermark, a full pull
+// (no create_time filter) is made once every [WithFullPull] (a day by
+// default) as well; it applies what the incremental pulls missed and, when
+// complete, unmarks still-listed contacts Ocamba no longer lists.
 //
 // # Run, SyncOnce and Stats
 //
@@ -130,6 +157,19 @@
 // offset lag, pending records, dead letters, requests and 429s, contacts
 // still listed after a local unblock, and its last success and error.
 //
+// # Metrics
+//
+// [WithMeterProvider] registers OpenTelemetry instruments, observable and
+// by remote (attribute remote): sendguard.sync.requests and
+// sendguard.sync.rate_limited (429s) {request}, from the remote's
+// [StatsReporter]; sendguard.sync.pushed, sendguard.sync.retries,
+// sendguard.sync.dead_lettered {record} and sendguard.sync.pulled {block}
+// since the engine was made; sendguard.sync.dead_letters and
+// sendguard.sync.pending {record} now, read from the store at collection
+// (pending is recounted only when the remote's offset or the log moved);
+// sendguard.sync.last_success (s, Unix time) once a pass has completed.
+// The instruments stay registered while the engine is reachable.
+//
 // # Durable state
 //
 // Everything is kept through the replication view under the remote's
@@ -141,6 +181,21 @@
 // [Engine.RetryDeadLetters], [Engine.HasState] and [Engine.Forget] read
 // and drop that state by remote name, without a client; a remote removed
 // for good should be forgotten so that it no longer holds the log back.
+//
+// A database written before the replication view kept this state in meta
+// keys "sync/<name>/…"; [guard.Open] moves it into the consumer's state
+// once, so an upgraded engine keeps its pull watermarks, remote ids and
+// still-listed marks.
+//
+// # Trimming
+//
+// The guard trims its change log by itself (guard.WithLogRetention: 30
+// days by default): a record goes once it is older than the retention and
+// every consumer has passed it. A remote's offset moves only when the
+// remote has the record (or it is dead-lettered), so trimming never takes
+// a record a configured remote still needs; a remote that is no longer
+// configured keeps its offset, and so holds the log back, until
+// [Engine.Forget].
 //
 // # Bootstrap
 //
@@ -154,7 +209,11 @@
 // # Logging
 //
 // Nothing is logged unless [WithLogger] is given. Tokens are never logged
-// (the vendor clients keep them out of their errors); recipients are
+// nor stored: the vendor clients replace their token in any text taken
+// from an answer (a vendor that echoes the Authorization header), and the
+// engine passes every text it keeps or returns — dead-letter reasons, the
+// last error, the errors of [Engine.SyncOnce] — through the Redact of
+// every remote that holds a secret ([Redactor]). Recipients are
 // logged only through normalize.Contact and normalize.Redacted, which
 // redact them. Repeated failures are logged at most every 30 seconds per
 // remote.

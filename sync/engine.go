@@ -37,6 +37,7 @@ type Engine struct {
 	o       options
 	remotes []*remoteState
 	names   map[string]bool
+	secrets []Redactor // the remotes that hold a secret
 	running atomic.Bool
 }
 
@@ -69,6 +70,10 @@ func New(rep *guard.Replication, remotes []Remote, opts ...Option) (*Engine, err
 		return nil, fmt.Errorf("sync: batch size %d is not positive", o.batch)
 	case o.boBase <= 0 || o.boMax < o.boBase:
 		return nil, fmt.Errorf("sync: backoff base %v and max %v: want 0 < base <= max", o.boBase, o.boMax)
+	case o.fullPull == 0:
+		return nil, errors.New("sync: full pull interval is 0 (a negative value turns full pulls off)")
+	case o.maxWait < o.boMax:
+		return nil, fmt.Errorf("sync: max wait %v is below the backoff max %v", o.maxWait, o.boMax)
 	case o.permanentRetries < 0:
 		return nil, fmt.Errorf("sync: permanent retries %d is negative", o.permanentRetries)
 	}
@@ -93,6 +98,9 @@ func New(rep *guard.Replication, remotes []Remote, opts ...Option) (*Engine, err
 			return nil, fmt.Errorf("sync: remote name %q is the source of local blocks", name)
 		}
 		e.names[name] = true
+		if rd, ok := r.(Redactor); ok {
+			e.secrets = append(e.secrets, rd)
+		}
 		e.remotes = append(e.remotes, &remoteState{
 			r:        r,
 			name:     name,
@@ -103,6 +111,9 @@ func New(rep *guard.Replication, remotes []Remote, opts ...Option) (*Engine, err
 			log:      o.log.With(slog.String("remote", name)),
 			errLog:   rate.Sometimes{First: 1, Interval: o.errorLogInterval},
 		})
+	}
+	if err := e.registerMetrics(); err != nil {
+		return nil, fmt.Errorf("sync: metrics: %w", err)
 	}
 	return e, nil
 }
@@ -186,7 +197,7 @@ func (e *Engine) loop(ctx context.Context, rs *remoteState) {
 			return
 		}
 		if err != nil {
-			wait := rs.backoffFor(classify(err))
+			wait := e.waitFor(ctx, rs, nil, classify(err))
 			if !pushed {
 				// The push failed: local changes would fail alike. Retry
 				// the whole pass after the backoff.
@@ -241,7 +252,7 @@ func (e *Engine) SyncOnce(ctx context.Context) (Report, error) {
 		wg.Go(func() {
 			var t tally
 			_, err := e.pass(ctx, rs, true, &t)
-			rr := RemoteReport{Remote: rs.name, Counts: t.counts(), Err: err}
+			rr := RemoteReport{Remote: rs.name, Counts: t.counts(), Err: e.redactErr(err)}
 			// Count what is left even when ctx has ended: it is cheap and
 			// bounded by the log, and it is what the caller needs to know.
 			pctx := context.WithoutCancel(ctx)
@@ -260,7 +271,7 @@ func (e *Engine) SyncOnce(ctx context.Context) (Report, error) {
 	var errs []error
 	for _, rr := range rep.Remotes {
 		if rr.Err != nil {
-			errs = append(errs, fmt.Errorf("sync: %s: %w", rr.Remote, rr.Err))
+			errs = append(errs, fmt.Errorf("sync: %s: %w", rr.Remote, rr.Err)) // redacted above
 		}
 	}
 	return rep, errors.Join(errs...)
@@ -293,16 +304,47 @@ func (e *Engine) pass(ctx context.Context, rs *remoteState, full bool, t *tally)
 	return pushed, err
 }
 
-// noteFailure records err as rs's last error and logs it (rate-limited).
+// noteFailure records err as rs's last error and logs it (rate-limited),
+// redacted.
 func (e *Engine) noteFailure(rs *remoteState, err error) {
+	text := e.redact(err.Error())
 	rs.mu.Lock()
-	rs.lastError = err.Error()
+	rs.lastError = text
 	rs.lastErrorAt = time.Now()
 	rs.mu.Unlock()
 	rs.errLog.Do(func() {
-		rs.log.Warn("sync: remote failed", slog.String("class", classify(err).Class.String()), slog.Any("err", err))
+		rs.log.Warn("sync: remote failed", slog.String("class", classify(err).Class.String()), slog.String("err", text))
 	})
 }
+
+// redact replaces every remote's secret in s.
+func (e *Engine) redact(s string) string {
+	for _, r := range e.secrets {
+		s = r.Redact(s)
+	}
+	return s
+}
+
+// redactErr returns err, or if its text carries a remote's secret, an
+// error with the redacted text that unwraps to err.
+func (e *Engine) redactErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if text := e.redact(err.Error()); text != err.Error() {
+		return &redactedError{err: err, text: text}
+	}
+	return err
+}
+
+// redactedError is an error whose text had a secret removed.
+type redactedError struct {
+	err  error
+	text string
+}
+
+func (r *redactedError) Error() string { return r.text }
+func (r *redactedError) Unwrap() error { return r.err }
 
 // sleep waits d or until ctx is done. It reports false, at once, if ctx is
 // done or ends before d has passed (no point waiting past the deadline).
@@ -320,7 +362,26 @@ func (e *Engine) sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// backoffFor returns the wait before retrying after re.
+// waitFor returns the wait before retrying after re: the backoff, at
+// least the remote's Retry-After, at most the configured maximum. A wait
+// cut to the maximum is counted (in t, or only in rs's totals if t is
+// nil) and logged.
+func (e *Engine) waitFor(ctx context.Context, rs *remoteState, t *tally, re *RemoteError) time.Duration {
+	d := rs.backoffFor(re)
+	if d <= e.o.maxWait {
+		return d
+	}
+	if t != nil {
+		t.add(cWaitsCapped, 1)
+	} else {
+		rs.totals[cWaitsCapped].Add(1)
+	}
+	rs.log.LogAttrs(ctx, slog.LevelWarn, "sync: remote asked for a wait longer than the maximum; waiting the maximum",
+		slog.Duration("asked", d), slog.Duration("max", e.o.maxWait), slog.Int("status", re.Status))
+	return e.o.maxWait
+}
+
+// backoffFor returns the wait before retrying after re, uncapped.
 func (rs *remoteState) backoffFor(re *RemoteError) time.Duration {
 	rs.boMu.Lock()
 	defer rs.boMu.Unlock()

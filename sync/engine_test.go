@@ -33,6 +33,8 @@ func TestNew_Validation(t *testing.T) {
 		{"jitter", nil, []blocksync.Option{blocksync.WithJitter(0.9)}},
 		{"batch", nil, []blocksync.Option{blocksync.WithBatchSize(0)}},
 		{"backoff", nil, []blocksync.Option{blocksync.WithBackoff(time.Second, time.Millisecond)}},
+		{"max wait", nil, []blocksync.Option{blocksync.WithMaxWait(time.Second)}},
+		{"full pull", nil, []blocksync.Option{blocksync.WithFullPull(0)}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -165,15 +167,17 @@ func TestEngine_Tombstone(t *testing.T) {
 		if s := remoteStats(t, e, "fake"); s.StillListed != 1 {
 			t.Fatalf("StillListed = %d, want 1", s.StillListed)
 		}
-		// A local block again of bob is pushed (the remote may well have
-		// dropped it meanwhile) and clears the mark.
+		// A local block again of bob is not pushed: the remote still
+		// lists him (it cannot unblock). It clears the mark.
 		block(t, g, "bob@example.com")
-		syncOnce(t, e)
+		if rr := syncOnce(t, e).Remotes[0]; rr.Pushed != 0 || rr.AlreadyListed != 1 || rr.Pending != 0 {
+			t.Fatalf("report = %+v, want nothing pushed, 1 already listed", rr)
+		}
 		if s := remoteStats(t, e, "fake"); s.StillListed != 0 {
 			t.Fatalf("StillListed = %d, want 0", s.StillListed)
 		}
-		if n := r.count("bob@example.com"); n != 2 {
-			t.Fatalf("bob listed %d times, want 2", n)
+		if n := r.count("bob@example.com"); n != 1 {
+			t.Fatalf("bob listed %d times, want 1", n)
 		}
 
 		// An operator removes a still-listed contact at the remote: a
@@ -630,6 +634,86 @@ func TestRun_PullFailsPushGoesOn(t *testing.T) {
 		}
 		if s := remoteStats(t, e, "fake"); !strings.Contains(s.LastError, "Forbidden") {
 			t.Fatalf("LastError = %q", s.LastError)
+		}
+	})
+}
+
+// secretRemote is a fake remote that holds a secret and redacts it.
+type secretRemote struct {
+	*fakeRemote
+	secret string
+}
+
+func (s secretRemote) Redact(v string) string { return strings.ReplaceAll(v, s.secret, "[token]") }
+
+// TestEngine_RedactsEverySecret: a remote's error text that carries a
+// secret of any of the engine's remotes is redacted before it is stored
+// as a dead-letter reason, kept as the last error, or returned.
+func TestEngine_RedactsEverySecret(t *testing.T) {
+	inBubble(t, func(t *testing.T, g *guard.Guard) {
+		const secretA, secretB = "tok-A-SECRET", "tok-B-SECRET"
+		a := secretRemote{newFakeRemote("a"), secretA}
+		b := secretRemote{newFakeRemote("b"), secretB}
+		// a's errors carry both secrets (say, a proxy shared by both).
+		a.pushErr = func(r storage.Record, attempt int) (error, bool) {
+			if r.Contact.Value == "refused@example.com" {
+				return &blocksync.RemoteError{Class: blocksync.Permanent, Status: 400,
+					Message: "refused; saw " + secretA + " and " + secretB}, false
+			}
+			return nil, false
+		}
+		b.pullErr = func(int) error {
+			return &blocksync.RemoteError{Class: blocksync.Permanent, Status: 400, Message: "bad query; saw " + secretA}
+		}
+		e := newEngine(t, g, []blocksync.Remote{a, b})
+		block(t, g, "refused@example.com")
+		rep, err := e.SyncOnce(t.Context())
+		if err == nil || strings.Contains(err.Error(), "SECRET") || !strings.Contains(err.Error(), "[token]") {
+			t.Fatalf("SyncOnce error %v: want the pull error, redacted", err)
+		}
+		for _, rr := range rep.Remotes {
+			if rr.Err != nil && strings.Contains(rr.Err.Error(), "SECRET") {
+				t.Errorf("%s: report error %q shows a secret", rr.Remote, rr.Err)
+			}
+		}
+		dl, err := g.Replication().DeadLetters(t.Context(), blocksync.Consumer("a"))
+		if err != nil || len(dl) != 1 {
+			t.Fatalf("dead letters %+v, %v; want 1", dl, err)
+		}
+		if r := dl[0].Reason; strings.Contains(r, "SECRET") || strings.Count(r, "[token]") != 2 {
+			t.Errorf("stored reason %q: want both secrets redacted", r)
+		}
+		if s := remoteStats(t, e, "b"); s.LastError == "" || strings.Contains(s.LastError, "SECRET") {
+			t.Errorf("last error %q", s.LastError)
+		}
+	})
+}
+
+// TestEngine_ReblockAfterRemoteDropped: a contact whose pushed block
+// lapsed is not pushed again while the remote lists it; once a complete
+// full pull shows that the remote dropped it (an operator removed it), a
+// new block of it is pushed again.
+func TestEngine_ReblockAfterRemoteDropped(t *testing.T) {
+	inBubble(t, func(t *testing.T, g *guard.Guard) {
+		r := newFakeRemote("fake")
+		e := newEngine(t, g, []blocksync.Remote{r})
+		block(t, g, "bob@example.com") // the list is never empty
+		block(t, g, "ann@example.com", guard.WithExpiry(time.Minute))
+		syncOnce(t, e)
+		time.Sleep(2 * time.Minute)
+		block(t, g, "ann@example.com", guard.WithExpiry(time.Minute))
+		if rr := syncOnce(t, e).Remotes[0]; rr.Pushed != 0 || rr.AlreadyListed != 1 {
+			t.Fatalf("report %+v, want 1 already listed", rr)
+		}
+		time.Sleep(2 * time.Minute)
+		r.remove("ann@example.com")
+		syncOnce(t, e) // a full pull: ann is gone
+		block(t, g, "ann@example.com")
+		if rr := syncOnce(t, e).Remotes[0]; rr.Pushed != 1 || rr.AlreadyListed != 0 {
+			t.Fatalf("report %+v, want ann pushed again", rr)
+		}
+		if n := r.count("ann@example.com"); n != 1 {
+			t.Fatalf("remote lists ann %d times, want 1", n)
 		}
 	})
 }

@@ -3,6 +3,8 @@ package sync
 import (
 	"log/slog"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
 )
 
 // Defaults of the engine's options.
@@ -12,6 +14,10 @@ const (
 	DefaultBatchSize   = 256
 	DefaultBackoffBase = time.Second
 	DefaultBackoffMax  = 5 * time.Minute
+	// DefaultMaxWait is the default of [WithMaxWait].
+	DefaultMaxWait = time.Hour
+	// DefaultFullPull is the default of [WithFullPull].
+	DefaultFullPull = 24 * time.Hour
 )
 
 // Option configures [New].
@@ -28,6 +34,9 @@ type options struct {
 	seeded           bool
 	permanentRetries int
 	errorLogInterval time.Duration
+	maxWait          time.Duration
+	fullPull         time.Duration
+	meterProvider    metric.MeterProvider // nil: the global provider
 }
 
 func defaultOptions() options {
@@ -41,6 +50,8 @@ func defaultOptions() options {
 		log:              slog.New(slog.DiscardHandler),
 		permanentRetries: 2,
 		errorLogInterval: 30 * time.Second,
+		maxWait:          DefaultMaxWait,
+		fullPull:         DefaultFullPull,
 	}
 }
 
@@ -66,6 +77,25 @@ func WithBatchSize(n int) Option { return func(o *options) { o.batch = n } }
 func WithBackoff(base, max time.Duration) Option {
 	return func(o *options) { o.boBase, o.boMax = base, max }
 }
+
+// WithMaxWait caps any wait before a retry: the backoff and what a remote
+// asks for with Retry-After. A remote that asks for more (a Retry-After of
+// 999999999 seconds, say) is retried after d instead; each such wait is
+// counted in [Counts].WaitsCapped and logged at Warn. d must be at least
+// the backoff's max ([WithBackoff]). The default value is 1 hour.
+func WithMaxWait(d time.Duration) Option { return func(o *options) { o.maxWait = d } }
+
+// WithFullPull sets how often a pull reads a remote's whole list although
+// the remote keeps a watermark (Ocamba): an incremental pull asks only for
+// entries created since the watermark (minus an overlap), so an entry that
+// appears later with an older creation time — a vendor's restore, a bulk
+// import with original dates — would never be seen. A full pull sees it,
+// and also notices contacts still listed after an unblock that the remote
+// has dropped since. The first pull of a remote is always full. A negative
+// d turns periodic full pulls off; 0 is an error. Remotes without a
+// watermark (OpenCX) pull in full every time anyway. The default value is
+// 24 hours.
+func WithFullPull(d time.Duration) Option { return func(o *options) { o.fullPull = d } }
 
 // WithMirror sets whether blocks pulled from one remote are pushed to the
 // others. Blocks are never pushed back to the remote they came from. The

@@ -19,24 +19,43 @@ type pullRun struct {
 	byKey map[string]string   // contact key → remote id met in this pull
 	keys  map[string]struct{} // contact keys met in this pull
 	// full reports that the pull, so far, reads the remote's whole list
-	// and that the list did not change meanwhile (no watermark, the same
-	// non-zero Total on every page).
+	// and that the list did not change meanwhile (no watermark asked, the
+	// same non-zero Total on every page, every entry's contact known).
 	full  bool
 	total int
+	start time.Time
 }
 
 // pull fetches rs's list page by page and applies new blocks through the
 // guard. After each page it stores the page's watermark, and pushes at
 // once if a local change happened meanwhile (a long full scan must not
-// hold local blocks back).
+// hold local blocks back). The pull is full (no watermark asked) when the
+// remote keeps none, on the first pull, and when the last full pull is
+// older than [WithFullPull].
 func (e *Engine) pull(ctx context.Context, rs *remoteState, t *tally) error {
 	since, _, err := rs.meta.get(ctx, metaPull)
 	if err != nil {
 		return err
 	}
+	start := time.Now()
+	full := since == nil
+	if !full && e.o.fullPull > 0 {
+		v, ok, err := rs.meta.get(ctx, metaFull)
+		if err != nil {
+			return err
+		}
+		last, _ := decodeTime(v)
+		full = !ok || start.Sub(last) >= e.o.fullPull
+	}
 	cur := Cursor{Page: 1, Since: since, State: since}
+	if full {
+		cur.Since = nil // the whole list; State keeps the watermark from going back
+		if since != nil {
+			rs.log.LogAttrs(ctx, slog.LevelInfo, "sync: full reconciliation pull")
+		}
+	}
 	run := pullRun{seen: make(map[string]struct{}), byKey: make(map[string]string),
-		keys: make(map[string]struct{}), full: since == nil}
+		keys: make(map[string]struct{}), full: full, start: start}
 	changes := e.st.Changes()
 	for {
 		var page Page
@@ -58,9 +77,14 @@ func (e *Engine) pull(ctx context.Context, rs *remoteState, t *tally) error {
 				return err
 			}
 		}
-		run.full = run.full && page.State == nil && page.Total > 0 && (cur.Page == 1 || page.Total == run.total)
+		run.full = run.full && page.Total > 0 && (cur.Page == 1 || page.Total == run.total)
 		run.total = page.Total
 		if !page.More {
+			if full {
+				if err := rs.meta.put(ctx, metaFull, encodeTime(start)); err != nil {
+					return err
+				}
+			}
 			if run.full {
 				return e.reconcile(ctx, rs, &run)
 			}
@@ -83,14 +107,29 @@ func (e *Engine) pull(ctx context.Context, rs *remoteState, t *tally) error {
 }
 
 // reconcile ends a pull that read the remote's whole list: a contact
-// marked as still listed after a local unblock that the list no longer
-// holds was removed at the remote (by an operator, as Stats suggested), so
-// its marks go.
+// marked as still listed after a local unblock, or whose pushed block
+// lapsed before the pull began, that the list no longer holds was removed
+// at the remote (by an operator, as Stats suggested), so its marks go and
+// a new block of it is pushed again.
 func (e *Engine) reconcile(ctx context.Context, rs *remoteState, run *pullRun) error {
 	var gone []string
 	err := rs.meta.scan(ctx, metaStale, func(key string) error {
 		if _, ok := run.keys[key]; !ok {
 			gone = append(gone, key)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	err = rs.meta.st.ScanState(ctx, rs.meta.consumer, metaListed, func(k string, v []byte) error {
+		key := k[len(metaListed):]
+		if _, ok := run.keys[key]; ok {
+			return nil
+		}
+		l, ok := decodeListing(v)
+		if ok && !l.expiresAt.IsZero() && l.expiresAt.Before(run.start) && !l.ackedAt.After(run.start) {
+			gone = append(gone, key) // (a stale key may come twice: deleting is idempotent)
 		}
 		return nil
 	})
@@ -112,7 +151,8 @@ func (e *Engine) reconcile(ctx context.Context, rs *remoteState, run *pullRun) e
 }
 
 // retry calls op until it succeeds, waiting rs's backoff after each
-// failure. It gives up on ctx ending, an Unauthorized failure, a permanent
+// failure. It gives up on ctx ending, an Unauthorized or Unavailable
+// failure, a permanent
 // failure answered with an HTTP 4xx or 3xx (see [finalStatus]), more than the
 // configured number of consecutive other permanent failures (an answer
 // that breaks the schema), or a wait that would pass ctx's deadline.
@@ -129,7 +169,7 @@ func (e *Engine) retry(ctx context.Context, rs *remoteState, t *tally, op func()
 		}
 		re := classify(err)
 		switch re.Class {
-		case Unauthorized:
+		case Unauthorized, Unavailable:
 			return err
 		case Permanent:
 			if finalStatus(re.Status) {
@@ -141,7 +181,7 @@ func (e *Engine) retry(ctx context.Context, rs *remoteState, t *tally, op func()
 		}
 		t.add(cRetries, 1)
 		e.noteFailure(rs, err)
-		if !e.sleep(ctx, rs.backoffFor(re)) {
+		if !e.sleep(ctx, e.waitFor(ctx, rs, t, re)) {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -169,6 +209,7 @@ func (e *Engine) apply(ctx context.Context, rs *remoteState, t *tally, run *pull
 		return err
 	}
 	if b.Masked {
+		run.full = false // a contact the pull cannot know: no reconciliation
 		return e.skipMasked(ctx, rs, t, b)
 	}
 	c, ok, err := e.contact(ctx, rs, t, b)
@@ -280,12 +321,18 @@ func (e *Engine) take(ctx context.Context, rs *remoteState, t *tally, b *RemoteB
 	return nil
 }
 
-// remember stores the remote's listing of key (its id, and the expiry of
-// our own push if there was one) and maps b's id to key.
+// remember stores the remote's listing of key (its id, what we know of
+// our own push of it, and whether b is the remote's copy of that push)
+// and maps b's id to key.
 func (e *Engine) remember(ctx context.Context, rs *remoteState, b *RemoteBlock, key string, old listing, listed bool) error {
-	l := listing{expiresAt: old.expiresAt, id: b.ID}
-	if l.id == "" {
-		l.id = old.id
+	l := old
+	if b.ID != "" {
+		l.id = b.ID
+	}
+	if listed {
+		if _, adopt := old.owns(b); adopt {
+			l.ours = b.ID // the remote's copy of our push, by its window
+		}
 	}
 	if err := rs.meta.putListing(ctx, key, l, old, listed); err != nil {
 		return err
@@ -297,15 +344,22 @@ func (e *Engine) remember(ctx context.Context, rs *remoteState, b *RemoteBlock, 
 }
 
 // unblockedAt says whether c is unblocked locally, and since when: a
-// tombstone (a local unblock), or an expired block the engine pushed. echo
-// reports that b is, as far as the engine can tell, its own push of an
-// expiring block that has not expired (or was blocked again since).
+// tombstone (a local unblock), or an expired block the engine pushed, for
+// the engine's own copy of it. echo reports that b is, as far as the
+// engine can tell, its own push of an expiring block that has not expired
+// (or was blocked again since). Only an entry the engine can tell is its
+// own ([listing.owns]: the id the remote gave its push) is an echo or
+// lapses with the expiry; any other entry for the contact is someone
+// else's block and is applied (when in doubt, block).
 func (e *Engine) unblockedAt(ctx context.Context, c normalize.Contact, b *RemoteBlock, l listing, listed bool) (at time.Time, unblocked, echo bool, err error) {
 	at, ok, err := e.st.Unblocked(ctx, c)
 	if err != nil || ok {
 		return at, ok, false, err
 	}
 	if !listed || l.expiresAt.IsZero() || (!b.CreatedAt.IsZero() && b.CreatedAt.After(l.expiresAt)) {
+		return time.Time{}, false, false, nil
+	}
+	if ours, _ := l.owns(b); !ours {
 		return time.Time{}, false, false, nil
 	}
 	if l.expiresAt.After(time.Now()) {

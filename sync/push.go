@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/sendguard/sendguard/guard"
 	"github.com/sendguard/sendguard/storage"
@@ -55,7 +56,7 @@ func (e *Engine) decide(rs *remoteState, r *storage.Record) (action, string) {
 
 // push delivers rs's change log after its offset. It returns nil once the
 // log is exhausted, and an error only when ctx ends, the remote refuses
-// the credentials, or the store fails: a temporary remote failure is
+// the credentials or its endpoint is unavailable, or the store fails: a temporary remote failure is
 // retried here, a permanent one dead-letters its record.
 func (e *Engine) push(ctx context.Context, rs *remoteState, t *tally) error {
 	off, err := e.st.Offset(ctx, rs.consumer)
@@ -113,6 +114,20 @@ func (e *Engine) push(ctx context.Context, rs *remoteState, t *tally) error {
 				if !live {
 					break // unblocked or expired since: nothing to deliver
 				}
+				if listed, err := e.stillListed(ctx, rs, r); err != nil {
+					return err
+				} else if listed {
+					// The offset first: replayed after a crash, the
+					// record must not find the mark gone and be pushed.
+					off = r.Seq
+					if err := save(); err != nil {
+						return err
+					}
+					if err := e.relisted(ctx, rs, t, r); err != nil {
+						return err
+					}
+					break
+				}
 				// Offer the remote the run of deliverable records that
 				// starts here; it may take several at once.
 				j := i + 1
@@ -123,6 +138,11 @@ func (e *Engine) push(ctx context.Context, rs *remoteState, t *tally) error {
 					if live, err := e.live(ctx, &recs[j]); err != nil {
 						return err
 					} else if !live {
+						break
+					}
+					if listed, err := e.stillListed(ctx, rs, &recs[j]); err != nil {
+						return err
+					} else if listed {
 						break
 					}
 				}
@@ -145,6 +165,49 @@ func (e *Engine) push(ctx context.Context, rs *remoteState, t *tally) error {
 	}
 }
 
+// stillListed reports whether rs is known to still list r's contact
+// although it was unblocked here since the engine pushed or pulled it:
+// it is marked as still listed (a local unblock), or the expiring block
+// the engine pushed has lapsed. Neither vendor can unblock, so the entry
+// is still there (unless an operator removed it by hand, which a complete
+// full pull notices): pushing the contact again would only add a second
+// entry.
+func (e *Engine) stillListed(ctx context.Context, rs *remoteState, r *storage.Record) (bool, error) {
+	key := string(r.Contact.Key())
+	_, stale, err := rs.meta.get(ctx, metaStale+key)
+	if err != nil || stale {
+		return stale, err
+	}
+	l, listed, err := rs.meta.listing(ctx, key)
+	if err != nil || !listed {
+		return false, err
+	}
+	return !l.expiresAt.IsZero() && !l.expiresAt.After(time.Now()), nil
+}
+
+// relisted handles a block of a contact rs still lists (see stillListed)
+// instead of pushing it: the remote's entry stands for the new block,
+// with the new block's expiry, and the contact is no longer counted as
+// still listed after an unblock.
+func (e *Engine) relisted(ctx context.Context, rs *remoteState, t *tally, r *storage.Record) error {
+	key := string(r.Contact.Key())
+	old, present, err := rs.meta.listing(ctx, key)
+	if err != nil {
+		return err
+	}
+	l := old
+	l.expiresAt = r.ExpiresAt
+	if err := rs.meta.putListing(ctx, key, l, old, present); err != nil {
+		return err
+	}
+	if err := rs.meta.clearStale(ctx, key); err != nil {
+		return err
+	}
+	t.add(cAlreadyListed, 1)
+	rs.log.LogAttrs(ctx, slog.LevelDebug, "sync: blocked again while still listed remotely; not pushed", slog.Any("contact", r.Contact))
+	return nil
+}
+
 // live reports whether r's contact is still blocked locally.
 func (e *Engine) live(ctx context.Context, r *storage.Record) (bool, error) {
 	_, ok, err := e.st.Entry(ctx, r.Contact)
@@ -156,6 +219,7 @@ func (e *Engine) live(ctx context.Context, r *storage.Record) (bool, error) {
 // dead-lettered. It returns nil when every record is one or the other.
 func (e *Engine) pushGroup(ctx context.Context, rs *remoteState, t *tally, group []storage.Record) error {
 	resend := false
+	sent := time.Now() // when the records still in group were first offered
 	for len(group) > 0 {
 		if resend {
 			t.add(cResent, 1)
@@ -165,13 +229,14 @@ func (e *Engine) pushGroup(ctx context.Context, rs *remoteState, t *tally, group
 			acked = acked[:len(group)]
 		}
 		if len(acked) > 0 {
-			if err := e.acked(ctx, rs, group[:len(acked)], acked); err != nil {
+			if err := e.acked(ctx, rs, group[:len(acked)], acked, sent); err != nil {
 				return err
 			}
 			t.add(cPushed, len(acked))
 			group = group[len(acked):]
 			rs.resetBackoff()
 			resend = false
+			sent = time.Now()
 		}
 		if err == nil {
 			if len(acked) == 0 {
@@ -188,7 +253,9 @@ func (e *Engine) pushGroup(ctx context.Context, rs *remoteState, t *tally, group
 		}
 		re := classify(err)
 		switch re.Class {
-		case Unauthorized:
+		case Unauthorized, Unavailable:
+			// About the credentials or the endpoint, not the record:
+			// every record stays pending.
 			return fmt.Errorf("push: %w", err)
 		case Permanent:
 			if err := e.deadLetter(ctx, rs, t, &group[0], err.Error()); err != nil {
@@ -203,7 +270,7 @@ func (e *Engine) pushGroup(ctx context.Context, rs *remoteState, t *tally, group
 		t.add(cRetries, 1)
 		e.noteFailure(rs, err)
 		resend = !re.RateLimited
-		if !e.sleep(ctx, rs.backoffFor(re)) {
+		if !e.sleep(ctx, e.waitFor(ctx, rs, t, re)) {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -213,9 +280,11 @@ func (e *Engine) pushGroup(ctx context.Context, rs *remoteState, t *tally, group
 	return nil
 }
 
-// acked records the delivery of recs: the remote lists each contact now,
-// under the id it gave, and the offset moves past them.
-func (e *Engine) acked(ctx context.Context, rs *remoteState, recs []storage.Record, acks []Ack) error {
+// acked records the delivery of recs, first offered at sent: the remote
+// lists each contact now, under the id it gave (the engine's own copy),
+// and the offset moves past them.
+func (e *Engine) acked(ctx context.Context, rs *remoteState, recs []storage.Record, acks []Ack, sent time.Time) error {
+	now := time.Now()
 	for i := range recs {
 		r := &recs[i]
 		key := string(r.Contact.Key())
@@ -223,7 +292,7 @@ func (e *Engine) acked(ctx context.Context, rs *remoteState, recs []storage.Reco
 		if err != nil {
 			return err
 		}
-		l := listing{expiresAt: r.ExpiresAt, id: acks[i].ID}
+		l := listing{expiresAt: r.ExpiresAt, id: acks[i].ID, ours: acks[i].ID, sentAt: sent, ackedAt: now}
 		if l.id == "" {
 			l.id = old.id
 		}
@@ -243,7 +312,9 @@ func (e *Engine) acked(ctx context.Context, rs *remoteState, recs []storage.Reco
 }
 
 // deadLetter moves r to rs's dead letters. The caller moves the offset.
+// why is stored redacted: it is often the vendor's own text.
 func (e *Engine) deadLetter(ctx context.Context, rs *remoteState, t *tally, r *storage.Record, why string) error {
+	why = e.redact(why)
 	if err := e.st.AddDeadLetter(ctx, rs.consumer, *r, why); err != nil {
 		return err
 	}

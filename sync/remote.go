@@ -56,6 +56,17 @@ type StatsReporter interface {
 	RequestStats() RequestStats
 }
 
+// Redactor is implemented by a [Remote] that holds a secret (a token).
+// The engine passes every text it stores or logs about any of its remotes
+// (dead-letter reasons, last errors, the errors it returns) through the
+// Redact of every remote that implements it, so that no configured token
+// is kept or shown, even when a vendor echoes one in an error body.
+// Redact returns s with the secrets replaced; it must be safe for
+// concurrent use.
+type Redactor interface {
+	Redact(s string) string
+}
+
 // RequestStats are a remote client's counters since it was made.
 type RequestStats struct {
 	Requests    uint64 // HTTP requests sent
@@ -81,10 +92,13 @@ type Cursor struct {
 	Next []byte
 	// Since is the State of the last page the engine applied in earlier
 	// pulls (nil if none): the remote's incremental watermark. It is the
-	// same for every page of one pull.
+	// same for every page of one pull. It is nil, whatever the stored
+	// watermark, in a full pull: the first, and then one every
+	// [WithFullPull], so that entries that appear late with an old
+	// creation time are seen.
 	Since []byte
-	// State is the State of the previous page of this pull (Since on page
-	// 1).
+	// State is the State of the previous page of this pull; on page 1,
+	// the stored watermark (nil if none), even in a full pull.
 	State []byte
 }
 
@@ -95,11 +109,13 @@ type Page struct {
 	More bool
 	// Next, if not nil, is handed back in the next page's Cursor.Next.
 	Next []byte
-	// Total is the number of entries in the remote's whole list, if the
-	// remote says (0 if not). When a pull without a watermark (State nil)
-	// reports the same Total on every page, the engine takes it as a
-	// complete picture of the list: contacts it marked as still listed
-	// after a local unblock that the list no longer holds are unmarked.
+	// Total is the number of entries the pull asked for (the remote's
+	// whole list in a full pull), if the remote says (0 if not). When a
+	// full pull (Cursor.Since nil) reports the same Total on every page
+	// and every entry's contact is known (none masked and unknown), the
+	// engine takes it as a complete picture of the list: contacts it
+	// marked as still listed after a local unblock (or whose pushed block
+	// lapsed) that the list no longer holds are unmarked.
 	Total int
 	// State is the remote's watermark once this page (and every page
 	// before it in this pull) has been applied, or nil if the remote keeps
@@ -134,8 +150,9 @@ const (
 	// Temporary failures (network errors, timeouts, 408, 429, 5xx) are
 	// retried with backoff; the record or page is never given up.
 	Temporary ErrorClass = iota
-	// Permanent failures (400 and other 4xx, a value the remote refuses,
-	// an answer that breaks the documented schema) are not retried: a
+	// Permanent failures (400 and the other 4xx but 401, 403, 404 and
+	// 405; a value the remote refuses; an answer that breaks the
+	// documented schema) are not retried: a
 	// pushed record goes to the dead letters with the remote's message,
 	// and a pull stops until the next pass (after [WithPermanentRetries]
 	// more tries for a page whose answer broke the schema).
@@ -144,15 +161,26 @@ const (
 	// token or a missing scope. They stop the remote's pass, leave every
 	// record pending, and are reported; the next pass tries again.
 	Unauthorized
+	// Unavailable failures (a redirect, 404 or 405 from an endpoint the
+	// vendor documents) say that the endpoint is not where it should be:
+	// a wrong base URL, or a gateway answering for the vendor during a
+	// deploy or an outage. Like Unauthorized failures they would fail
+	// every record alike, so they stop the remote's pass, leave every
+	// record pending (never dead-lettered), and are reported; the next
+	// pass tries again.
+	Unavailable
 )
 
-// String returns "temporary", "permanent" or "unauthorized".
+// String returns "temporary", "permanent", "unauthorized" or
+// "unavailable".
 func (c ErrorClass) String() string {
 	switch c {
 	case Permanent:
 		return "permanent"
 	case Unauthorized:
 		return "unauthorized"
+	case Unavailable:
+		return "unavailable"
 	}
 	return "temporary"
 }
@@ -160,6 +188,10 @@ func (c ErrorClass) String() string {
 // ErrUnauthorized is matched (errors.Is) by every [RemoteError] of class
 // [Unauthorized].
 var ErrUnauthorized = errors.New("sync: remote refused the credentials")
+
+// ErrUnavailable is matched (errors.Is) by every [RemoteError] of class
+// [Unavailable].
+var ErrUnavailable = errors.New("sync: remote endpoint unavailable (redirect, 404 or 405)")
 
 // RemoteError is a classified failure of a [Remote] call. Remotes return it
 // (or wrap it) so that the engine knows whether to retry. An error that is
@@ -201,9 +233,11 @@ func (e *RemoteError) Error() string {
 // Unwrap returns the underlying error.
 func (e *RemoteError) Unwrap() error { return e.Err }
 
-// Is reports whether target is [ErrUnauthorized] and e is of that class.
+// Is reports whether target is [ErrUnauthorized] or [ErrUnavailable] and e
+// is of that class.
 func (e *RemoteError) Is(target error) bool {
-	return target == ErrUnauthorized && e.Class == Unauthorized
+	return target == ErrUnauthorized && e.Class == Unauthorized ||
+		target == ErrUnavailable && e.Class == Unavailable
 }
 
 // classify reads err as a RemoteError.
@@ -225,12 +259,17 @@ func classify(err error) *RemoteError {
 
 // vendorError classifies a vendor client's error by its HTTP status and
 // the client's own temporary/permanent verdict: 401 and 403 are
-// Unauthorized, whatever the client says.
+// Unauthorized, and a redirect, 404 or 405 is Unavailable, whatever the
+// client says. Both vendors' endpoints are documented, so those answers
+// are about the endpoint (a wrong base URL, a gateway during an outage),
+// never about the record sent.
 func vendorError(err error, status int, temporary bool, msg string, retryAfter time.Duration) *RemoteError {
 	re := &RemoteError{Status: status, Message: msg, RetryAfter: retryAfter, Err: err}
 	switch {
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		re.Class = Unauthorized
+	case status/100 == 3 || status == http.StatusNotFound || status == http.StatusMethodNotAllowed:
+		re.Class = Unavailable
 	case temporary:
 		re.Class = Temporary
 		re.RateLimited = status == http.StatusTooManyRequests

@@ -47,6 +47,7 @@ type Ocamba struct {
 var (
 	_ Remote        = (*Ocamba)(nil)
 	_ StatsReporter = (*Ocamba)(nil)
+	_ Redactor      = (*Ocamba)(nil)
 )
 
 // NewOcamba returns the remote for Ocamba Hood through c. c may be nil for
@@ -68,6 +69,9 @@ func NewOcamba(c *ocamba.Client, opts OcambaOptions) *Ocamba {
 
 // Name returns the remote's name.
 func (r *Ocamba) Name() string { return r.name }
+
+// Redact returns s with the client's token replaced by "[token]".
+func (r *Ocamba) Redact(s string) string { return r.c.Redact(s) }
 
 // RequestStats returns the client's request and 429 counts.
 func (r *Ocamba) RequestStats() RequestStats {
@@ -112,8 +116,10 @@ func (r *Ocamba) Push(ctx context.Context, recs []storage.Record) ([]Ack, error)
 }
 
 // Pull fetches one page of the entries created since the watermark (in
-// cur.Since) minus the overlap, oldest first. The page's State is the
-// latest create_time seen so far in this pull.
+// cur.Since) minus the overlap, oldest first, or of every entry when
+// cur.Since is nil (a full pull). The page's State is the latest
+// create_time seen so far in this pull (or before it: cur.State), and its
+// Total Ocamba's count of the entries asked for.
 func (r *Ocamba) Pull(ctx context.Context, cur Cursor) (Page, error) {
 	if r.c == nil {
 		return Page{}, ErrNoClient
@@ -130,7 +136,7 @@ func (r *Ocamba) Pull(ctx context.Context, cur Cursor) (Page, error) {
 		return Page{}, r.error(ctx, err)
 	}
 	mark, _ := decodeWatermark(cur.State)
-	out := Page{Blocks: make([]RemoteBlock, 0, len(p.Items))}
+	out := Page{Blocks: make([]RemoteBlock, 0, len(p.Items)), Total: p.Total}
 	for _, it := range p.Items {
 		b := RemoteBlock{ID: it.ID, Reason: it.Description, CreatedAt: it.CreateTime}
 		if it.Masked() {

@@ -47,6 +47,7 @@ type OpenCX struct {
 var (
 	_ Remote        = (*OpenCX)(nil)
 	_ StatsReporter = (*OpenCX)(nil)
+	_ Redactor      = (*OpenCX)(nil)
 )
 
 // NewOpenCX returns the remote for OpenCX through c. c may be nil for a
@@ -65,6 +66,9 @@ func NewOpenCX(c *opencx.Client, opts OpenCXOptions) *OpenCX {
 
 // Name returns the remote's name.
 func (r *OpenCX) Name() string { return r.name }
+
+// Redact returns s with the client's token replaced by "[token]".
+func (r *OpenCX) Redact(s string) string { return r.c.Redact(s) }
 
 // RequestStats returns the client's request and 429 counts.
 func (r *OpenCX) RequestStats() RequestStats {

@@ -39,6 +39,15 @@ type Counts struct {
 	Resent int
 	// Retries is the number of failed requests that were retried.
 	Retries int
+	// AlreadyListed is the number of block records not pushed because the
+	// remote still lists the contact from before a local unblock (or the
+	// lapse of a block the engine pushed): neither vendor can unblock, so
+	// pushing again would only add a second entry.
+	AlreadyListed int
+	// WaitsCapped is the number of waits before a retry that were cut to
+	// the maximum ([WithMaxWait]) because the remote asked for more
+	// (Retry-After).
+	WaitsCapped int
 }
 
 // Report is what [Engine.SyncOnce] did.
@@ -150,6 +159,8 @@ const (
 	cDuplicates
 	cResent
 	cRetries
+	cWaitsCapped
+	cAlreadyListed
 	numCounters
 )
 
@@ -182,5 +193,7 @@ func makeCounts(get func(counter) int) Counts {
 		Duplicates:       get(cDuplicates),
 		Resent:           get(cResent),
 		Retries:          get(cRetries),
+		WaitsCapped:      get(cWaitsCapped),
+		AlreadyListed:    get(cAlreadyListed),
 	}
 }

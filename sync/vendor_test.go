@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
+	gosync "sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -285,7 +287,7 @@ func TestOcamba_Incremental(t *testing.T) {
 			}
 			reqs := v.oc.Requests()[before:]
 			q := reqs[0].Query
-			if got, want := q.Get("create_time"), "rl:"+ocamba.FormatTime(mark.Add(-2*time.Minute)); got != want {
+			if got, want := q.Get("create_time"), "rl:"+mark.Add(-2*time.Minute).UTC().Format(time.DateTime); got != want {
 				t.Errorf("pull %d: create_time = %q, want %q", i+2, got, want)
 			}
 			if q.Get("sort") != "create_time" || q.Get("read_gdpr_fields") != "true" || q.Get("page") != "1,20" {
@@ -615,6 +617,8 @@ func addCounts(a, b blocksync.Counts) blocksync.Counts {
 	a.Duplicates += b.Duplicates
 	a.Resent += b.Resent
 	a.Retries += b.Retries
+	a.WaitsCapped += b.WaitsCapped
+	a.AlreadyListed += b.AlreadyListed
 	return a
 }
 
@@ -752,4 +756,295 @@ func TestRun_PushesDuringLongPull(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestVendors_PushEndpointUnavailable: a redirect, 404 or 405 answered to
+// a push (a gateway during a vendor's deploy, a wrong base URL) stops the
+// pass with ErrUnavailable and keeps every record pending: nothing is
+// dead-lettered, and the records reach the vendor once it answers again.
+func TestVendors_PushEndpointUnavailable(t *testing.T) {
+	for _, status := range []int{http.StatusFound, http.StatusNotFound, http.StatusMethodNotAllowed} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			inBubble(t, func(t *testing.T, g *guard.Guard) {
+				v := startVendors(t, vendorConfig{inMemory: true})
+				defer v.close()
+				const n = 5
+				for i := range n {
+					block(t, g, emailN(i))
+				}
+				down := opencxtest.Faults{Method: "POST", ServerError: opencxtest.Fault{Prob: 1}, ServerErrorStatus: status}
+				v.cx.SetFaults(down)
+				v.oc.SetFaults(down)
+				e := newEngine(t, g, v.remotes())
+				rep, err := e.SyncOnce(t.Context())
+				if !errors.Is(err, blocksync.ErrUnavailable) {
+					t.Fatalf("SyncOnce error = %v, want ErrUnavailable", err)
+				}
+				for _, rr := range rep.Remotes {
+					if rr.Pending != n || rr.DeadLettered != 0 || !errors.Is(rr.Err, blocksync.ErrUnavailable) {
+						t.Errorf("report %+v, want %d pending, none dead-lettered, ErrUnavailable", rr, n)
+					}
+				}
+				if dl, err := g.Replication().DeadLetters(t.Context(), ""); err != nil || len(dl) != 0 {
+					t.Fatalf("%d dead letters (%v), want none", len(dl), err)
+				}
+				// The pass stopped at the first answer: one POST each.
+				if p := posts(v.cx.Requests(), opencx.ContactsPath); p != 1 {
+					t.Errorf("opencx: %d POSTs, want 1", p)
+				}
+				if p := posts(v.oc.Requests(), ocamba.BlockedContactsPath); p != 1 {
+					t.Errorf("ocamba: %d POSTs, want 1", p)
+				}
+				for _, name := range []string{"opencx", "ocamba"} {
+					if s := remoteStats(t, e, name); !strings.Contains(s.LastError, strconv.Itoa(status)) {
+						t.Errorf("%s: last error %q, want the status", name, s.LastError)
+					}
+				}
+				// The vendor is back: everything is delivered.
+				v.cx.SetFaults(opencxtest.Faults{})
+				v.oc.SetFaults(opencxtest.Faults{})
+				if p := syncOnce(t, e).Pending(); p != 0 {
+					t.Fatalf("%d pending after the vendor came back", p)
+				}
+				if got := len(v.cxEmails()); got != n {
+					t.Errorf("opencx lists %d, want %d", got, n)
+				}
+				if got := len(v.ocContacts()); got != n {
+					t.Errorf("ocamba lists %d, want %d", got, n)
+				}
+			})
+		})
+	}
+}
+
+// roundTripFunc adapts a function to http.RoundTripper.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestVendors_RetryAfterCapped: a 429 with "Retry-After: 999999999" (and
+// an Ocamba "X-RateLimit-Reset: 999999999" with nothing remaining) holds
+// neither the engine nor the clients for years: the wait is cut to the
+// maximum (WithMaxWait, the clients' MaxRetryAfter), counted and the
+// record delivered after it.
+func TestVendors_RetryAfterCapped(t *testing.T) {
+	inBubble(t, func(t *testing.T, g *guard.Guard) {
+		var mu gosync.Mutex
+		limited := map[string]bool{}
+		v := startVendors(t, vendorConfig{inMemory: true, wrap: func(next http.RoundTripper) http.RoundTripper {
+			return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				mu.Lock()
+				first := r.Method == "POST" && !limited[r.URL.Host]
+				limited[r.URL.Host] = limited[r.URL.Host] || first
+				mu.Unlock()
+				if first {
+					return &http.Response{StatusCode: http.StatusTooManyRequests, Status: "429 Too Many Requests",
+						Header: http.Header{"Retry-After": {"999999999"}}, Body: http.NoBody, Request: r}, nil
+				}
+				resp, err := next.RoundTrip(r)
+				if err == nil && strings.HasPrefix(r.URL.Path, "/v1/hood") {
+					resp.Header.Set("X-RateLimit-Remaining", "0")
+					resp.Header.Set("X-RateLimit-Reset", "999999999")
+				}
+				return resp, err
+			})
+		}})
+		defer v.close()
+		block(t, g, "ann@example.com")
+		block(t, g, "bob@example.com")
+		e := newEngine(t, g, v.remotes(), blocksync.WithMaxWait(time.Hour))
+		start := time.Now()
+		// Without the cap, the pass gives up at once: the wait would pass
+		// the deadline.
+		ctx, cancel := context.WithTimeout(t.Context(), 3*time.Hour)
+		defer cancel()
+		rep, err := e.SyncOnce(ctx)
+		if err != nil {
+			t.Fatalf("SyncOnce: %v", err)
+		}
+		took := time.Since(start)
+		if took < time.Hour || took > time.Hour+10*time.Minute {
+			t.Fatalf("the pass took %v of fake time, want just over the 1h maximum", took)
+		}
+		for _, rr := range rep.Remotes {
+			if rr.Pushed != 2 || rr.Pending != 0 || rr.WaitsCapped != 1 {
+				t.Errorf("report %+v, want 2 pushed, 1 wait capped", rr)
+			}
+		}
+		for _, name := range []string{"opencx", "ocamba"} {
+			if s := remoteStats(t, e, name); s.WaitsCapped != 1 {
+				t.Errorf("%s: stats WaitsCapped = %d, want 1", name, s.WaitsCapped)
+			}
+		}
+	})
+}
+
+// TestVendors_OtherBlockNotAnEcho: a contact blocked here with an expiry
+// is pushed; later someone else blocks the same contact at the vendor (a
+// new entry, created before the expiry). That entry is not the engine's
+// echo: it is applied, and the contact stays blocked once the local block
+// has lapsed. At Ocamba the engine knows its own entry by the id it was
+// given; OpenCX gives no id, and its own entry is the one created within
+// the push's window.
+func TestVendors_OtherBlockNotAnEcho(t *testing.T) {
+	for _, vendor := range []string{"ocamba", "opencx"} {
+		t.Run(vendor, func(t *testing.T) {
+			inBubble(t, func(t *testing.T, g *guard.Guard) {
+				v := startVendors(t, vendorConfig{inMemory: true})
+				defer v.close()
+				remote, listed := blocksync.Remote(v.ocr), v.ocContacts
+				someoneElse := func() { v.oc.Seed(ocambatest.Entry{Contact: "ann@example.com", Description: "complained"}) }
+				if vendor == "opencx" {
+					remote, listed = v.cxr, v.cxEmails
+					someoneElse = func() { v.cx.Seed(opencxtest.Contact{Email: "ann@example.com", Reason: "complained"}) }
+				}
+				block(t, g, "ann@example.com", guard.WithExpiry(20*time.Minute))
+				block(t, g, "bob@example.com", guard.WithExpiry(20*time.Minute)) // nobody else blocks bob
+				e := newEngine(t, g, []blocksync.Remote{remote})
+				syncOnce(t, e)
+				syncOnce(t, e) // pulls our own pushes (OpenCX's full scan, Ocamba's overlap)
+				if got := sorted(listed()); !slices.Equal(got, []string{"ann@example.com", "bob@example.com"}) {
+					t.Fatalf("%s lists %q", vendor, got)
+				}
+				for _, who := range []string{"ann@example.com", "bob@example.com"} {
+					if v := blocked(t, g, who); !v.Blocked || v.ExpiresAt.IsZero() {
+						t.Fatalf("%s after pulling our own push: %+v, want the expiring local block", who, v)
+					}
+				}
+
+				// Five minutes later, someone else blocks ann at the vendor.
+				time.Sleep(5 * time.Minute)
+				someoneElse()
+				if rr := syncOnce(t, e).Remotes[0]; rr.Pulled != 1 {
+					t.Errorf("report %+v, want 1 pulled", rr)
+				}
+
+				// Twenty minutes later our blocks have lapsed; the vendor
+				// still lists ann for someone else: she stays blocked.
+				// bob, listed only by our own push, is free.
+				time.Sleep(20 * time.Minute)
+				syncOnce(t, e)
+				if v := blocked(t, g, "ann@example.com"); !v.Blocked || !v.ExpiresAt.IsZero() || v.Source != vendor {
+					t.Fatalf("ann after our block lapsed: %+v, want blocked for good from %s", v, vendor)
+				}
+				if v := blocked(t, g, "bob@example.com"); v.Blocked {
+					t.Fatalf("bob after our block lapsed: %+v, want allowed", v)
+				}
+			})
+		})
+	}
+}
+
+// TestVendors_ReblockNotPushedAgain: neither vendor can unblock, so a
+// contact blocked and unblocked again and again (or whose expiring block
+// lapses and is blocked again) is pushed once: each vendor holds at most
+// one entry for it, however many cycles.
+func TestVendors_ReblockNotPushedAgain(t *testing.T) {
+	inBubble(t, func(t *testing.T, g *guard.Guard) {
+		v := startVendors(t, vendorConfig{inMemory: true})
+		defer v.close()
+		const n, cycles = 100, 12
+		e := newEngine(t, g, v.remotes())
+		ctx := t.Context()
+		var total [2]blocksync.Counts
+		for cycle := range cycles {
+			for i := range n {
+				switch {
+				case i%2 == 0:
+					block(t, g, emailN(i))
+				default: // lapses by the next cycle
+					block(t, g, emailN(i), guard.WithExpiry(time.Minute))
+				}
+			}
+			if cycle%3 != 2 { // most cycles sync while blocked
+				rep := syncOnce(t, e)
+				for k, rr := range rep.Remotes {
+					total[k] = addCounts(total[k], rr.Counts)
+				}
+			}
+			for i := 0; i < n; i += 2 {
+				if _, err := g.Unblock(ctx, emailN(i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			time.Sleep(2 * time.Minute)
+			rep := syncOnce(t, e)
+			for k, rr := range rep.Remotes {
+				total[k] = addCounts(total[k], rr.Counts)
+			}
+		}
+		for name, got := range map[string][]string{"opencx": v.cxEmails(), "ocamba": v.ocContacts()} {
+			count := map[string]int{}
+			for _, c := range got {
+				count[c]++
+			}
+			for i := range n {
+				if c := count[emailN(i)]; c != 1 {
+					t.Errorf("%s lists %s %d times, want 1", name, emailN(i), c)
+					break
+				}
+			}
+		}
+		t.Logf("opencx: %+v", total[0])
+		t.Logf("ocamba: %+v", total[1])
+		for k, c := range total {
+			if c.Pushed != n || c.AlreadyListed == 0 {
+				t.Errorf("remote %d: %+v, want %d pushed and the rest already listed", k, c, n)
+			}
+		}
+	})
+}
+
+// TestOcamba_FullPull: an entry that appears at Ocamba with a create_time
+// older than the watermark minus the overlap (a restore, a bulk import
+// with original dates) is missed by the incremental pulls, and seen by
+// the periodic full pull (WithFullPull), which asks for the whole list.
+// With full pulls off, it is never seen.
+func TestOcamba_FullPull(t *testing.T) {
+	for _, every := range []time.Duration{2 * time.Hour, -1} {
+		t.Run(fmt.Sprint(every), func(t *testing.T) {
+			inBubble(t, func(t *testing.T, g *guard.Guard) {
+				v := startVendors(t, vendorConfig{inMemory: true})
+				defer v.close()
+				for i := range 5 {
+					v.oc.Seed(ocambatest.Entry{Contact: phoneN(i)})
+				}
+				e := newEngine(t, g, []blocksync.Remote{v.ocr}, blocksync.WithFullPull(every))
+				if rr := syncOnce(t, e).Remotes[0]; rr.Pulled != 5 {
+					t.Fatalf("first pull: %+v", rr)
+				}
+				time.Sleep(30 * time.Minute)
+				late := phoneN(99)
+				v.oc.Seed(ocambatest.Entry{Contact: late, CreateTime: time.Now().Add(-72 * time.Hour)})
+				before := len(v.oc.Requests())
+				if rr := syncOnce(t, e).Remotes[0]; rr.Pulled != 0 {
+					t.Fatalf("incremental pull: %+v, want the late entry missed", rr)
+				}
+				if q := v.oc.Requests()[before].Query; q.Get("create_time") == "" {
+					t.Fatalf("the second pull was not incremental: %q", v.oc.Requests()[before].RawQuery)
+				}
+				time.Sleep(2 * time.Hour)
+				before = len(v.oc.Requests())
+				rr := syncOnce(t, e).Remotes[0]
+				q := v.oc.Requests()[before].Query
+				if every < 0 {
+					if rr.Pulled != 0 || q.Get("create_time") == "" || blocked(t, g, late).Blocked {
+						t.Fatalf("full pulls off: %+v, query %q", rr, q.Encode())
+					}
+					return
+				}
+				if rr.Pulled != 1 || q.Get("create_time") != "" || !blocked(t, g, late).Blocked {
+					t.Fatalf("full pull: %+v, query %q; want the late entry pulled", rr, q.Encode())
+				}
+				// The watermark did not go back: the next pull is
+				// incremental from the newest entry again.
+				before = len(v.oc.Requests())
+				syncOnce(t, e)
+				mark := v.oc.Blocked()[4].CreateTime
+				if got, want := v.oc.Requests()[before].Query.Get("create_time"), "rl:"+mark.Add(-blocksync.DefaultOverlap).UTC().Format("2006-01-02 15:04:05"); got != want {
+					t.Fatalf("pull after the full pull: create_time %q, want %q", got, want)
+				}
+			})
+		})
+	}
 }

@@ -7,7 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sendguard/sendguard/guard"
 	"github.com/sendguard/sendguard/normalize"
@@ -37,10 +39,14 @@ type app struct {
 	// errOut is the stderr given to run, for the terminal test.
 	errOut io.Writer
 	getenv func(string) string
-	// secrets are the vendor tokens in use: redact removes them from
-	// every line this program writes about the sync.
+	// secrets are the vendor tokens the environment configures, read at
+	// the start of every command (not only those that build remotes):
+	// redact removes them from every line this program writes.
 	secrets []string
 }
+
+// tokenVars name the environment variables that hold vendor tokens.
+var tokenVars = []string{"SENDGUARD_OPENCX_TOKEN", "SENDGUARD_OCAMBA_TOKEN"}
 
 // command is one subcommand.
 type command struct {
@@ -55,11 +61,13 @@ func commands() []command {
 		{"check", "say whether recipients are blocked", (*app).check},
 		{"block", "block recipients", (*app).block},
 		{"unblock", "remove blocks", (*app).unblock},
-		{"import", "block every contact in a list or CSV file", (*app).importList},
+		{"import", "block every contact in a list, CSV or JSON file", (*app).importList},
 		{"export", "write every active block to stdout", (*app).export},
 		{"stats", "show the blocklist's and the sync's figures", (*app).stats},
-		{"sync", "push and pull blocks to and from the vendors", (*app).sync},
+		{"sync", "push and pull blocks to and from the vendors; with --nats, join a fleet", (*app).sync},
+		{"serve", "serve the guard, opt-out intake and sync over HTTP", (*app).serve},
 		{"dead-letters", "list (or retry) the blocks a vendor refused for good", (*app).deadLetters},
+		{"version", "show this program's version", (*app).version},
 		{"help", "show this reference, or one command's", (*app).help},
 	}
 }
@@ -74,6 +82,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		stderr: stderr,
 		errOut: stderr,
 		getenv: getenv,
+	}
+	for _, key := range tokenVars {
+		if tok := getenv(key); tok != "" {
+			a.secrets = append(a.secrets, tok)
+		}
 	}
 	defer func() {
 		if p := recover(); p != nil {
@@ -92,6 +105,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch name {
 	case "-h", "-help", "--help":
 		name = "help"
+	case "-version", "--version":
+		name = "version"
+	}
+	if name == "help" {
+		// The common flags before it are allowed, and mean nothing to it.
+		return a.help(args[1:])
 	}
 	for _, c := range commands() {
 		if c.name == name {
@@ -124,7 +143,7 @@ func leadingCommonFlags(args []string) (global, rest []string) {
 func (a *app) usage(w io.Writer) {
 	fmt.Fprintf(w, "usage: sendguard COMMAND [flags] [args]\n\ncommands:\n")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-12s  %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, "\nRun 'sendguard help' for the full reference, 'sendguard help COMMAND' for one command.\n")
 }
@@ -146,10 +165,26 @@ func (a *app) redact(s string) string {
 	return s
 }
 
-// common holds the flags every command takes.
+// common holds the flags every command takes, and how the command opens
+// the store.
 type common struct {
 	db     string
 	region string
+	// readOnly opens the store read-only, refusing a directory that holds
+	// no store: set for the commands that only read (see readOnlyCommand).
+	readOnly bool
+}
+
+// readOnlyCommand reports whether the named command only reads the store.
+// It then opens it read-only: a --db that holds no store is refused rather
+// than created, and a full disk does not stop it. (dead-letters --retry
+// writes: it clears readOnly.)
+func readOnlyCommand(name string) bool {
+	switch name {
+	case "check", "stats", "export", "dead-letters":
+		return true
+	}
+	return false
 }
 
 // flags returns a flag set for the named command with the common flags
@@ -157,7 +192,7 @@ type common struct {
 func (a *app) flags(name string) (*flag.FlagSet, *common) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported by parse, in one line
-	c := &common{}
+	c := &common{readOnly: readOnlyCommand(name)}
 	fs.StringVar(&c.db, "db", a.envOr("SENDGUARD_DB", defaultDB), "data directory")
 	fs.StringVar(&c.region, "region", a.envOr("SENDGUARD_REGION", defaultRegion), "default region for national phone numbers")
 	return fs, c
@@ -205,20 +240,56 @@ func (a *app) normalizer(c *common) (*normalize.Normalizer, error) {
 	return n, nil
 }
 
-// openGuard opens the guard on the --db directory, creating it on first
-// use. The error is ready to print after "sendguard: ".
-func (a *app) openGuard(c *common) (*guard.Guard, error) {
+// openGuard opens the guard on the --db directory: read-only for a
+// command that only reads (c.readOnly), refusing a directory that holds no
+// store; otherwise read-write, creating the store in a missing or empty
+// directory (never among other files). The error is ready to print after
+// "sendguard: ".
+func (a *app) openGuard(c *common, extra ...guard.Option) (*guard.Guard, error) {
 	if c.db == "" {
 		return nil, errors.New("--db: must not be empty")
 	}
 	if _, err := a.normalizer(c); err != nil {
 		return nil, err // before the directory is created
 	}
-	g, err := guard.Open(c.db, guard.WithRegion(c.region))
+	reten, err := a.logRetention()
 	if err != nil {
-		return nil, fmt.Errorf("open database: %s: %s", c.db, openWhy(err))
+		return nil, err
+	}
+	opts := []guard.Option{guard.WithRegion(c.region), guard.WithLogRetention(reten)}
+	if c.readOnly {
+		opts = append(opts, guard.WithReadOnly())
+	}
+	g, err := guard.Open(c.db, append(opts, extra...)...)
+	if err != nil {
+		hint := ""
+		if errors.Is(err, storage.ErrLocked) {
+			hint = servingHint(c.db)
+		}
+		return nil, fmt.Errorf("open database: %s: %s%s", c.db, openWhy(err), hint)
 	}
 	return g, nil
+}
+
+// logRetention reads SENDGUARD_LOG_RETENTION: a Go duration or days, 0s
+// for none; unset, the guard's default.
+func (a *app) logRetention() (time.Duration, error) {
+	s := a.getenv("SENDGUARD_LOG_RETENTION")
+	if s == "" {
+		return guard.DefaultLogRetention, nil
+	}
+	d, err := parseDays(s)
+	if days, ferr := strconv.ParseFloat(s, 64); ferr == nil && days >= 0 && days <= 100*365 {
+		// A bare number is days ("7"), as "30d" is; "0" is 0s.
+		d, err = time.Duration(days*float64(24*time.Hour)), nil
+	}
+	if err == nil && d < 0 {
+		err = errors.New("must not be negative")
+	}
+	if err != nil {
+		return 0, fmt.Errorf("SENDGUARD_LOG_RETENTION=%q: %s (use e.g. 30d, 12h, 0s)", s, err)
+	}
+	return d, nil
 }
 
 // closeGuard closes g; a failure to close turns a success into exit 2.
@@ -232,6 +303,8 @@ func (a *app) closeGuard(g *guard.Guard, c *common, code int) int {
 // openWhy says why the store did not open, in words for an operator.
 func openWhy(err error) string {
 	switch {
+	case errors.Is(err, storage.ErrNoStore):
+		return why(err) + " (check --db or $SENDGUARD_DB; block, import and sync create a store in a missing or empty directory)"
 	case errors.Is(err, storage.ErrLocked):
 		return "in use by another process"
 	case errors.Is(err, storage.ErrFormat):

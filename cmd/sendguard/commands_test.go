@@ -121,12 +121,12 @@ func TestCheckBlockUnblock(t *testing.T) {
 	t.Parallel()
 	s := newSandbox(t)
 
-	// A new database is created on first use, at --db.
-	wantLines(t, s.run("", "check", "Alice@Example.com").want(t, 0).stdout, "allowed\talice@example.com")
-	if !exists(s.db) {
-		t.Fatal("check did not create the database")
+	// check only reads: it does not create a database (see TestNoStore);
+	// block creates it on first use, at --db.
+	s.run("", "check", "Alice@Example.com").want(t, 2)
+	if exists(s.db) {
+		t.Fatal("check created the database")
 	}
-
 	r := s.run("", "block", "--reason", "hard bounce", "Alice <alice@example.com>", "spam.test", "+1 415 555 0100").want(t, 0)
 	wantLines(t, r.stdout,
 		"blocked\talice@example.com\thard bounce\tlocal",
@@ -139,17 +139,18 @@ func TestCheckBlockUnblock(t *testing.T) {
 	wantLines(t, s.run("", "block", "bob@example.com", "--reason", "manual", "--source", "crm").want(t, 0).stdout,
 		"blocked\tbob@example.com\tmanual\tcrm")
 
+	// The fifth field is the blocked contact that matched (issue 13).
 	r = s.run("", "check", "ALICE@example.com", "carol@example.com", "x@mail.spam.test", "(415) 555-0100").want(t, 1)
 	wantLines(t, r.stdout,
-		"blocked\talice@example.com\thard bounce\tlocal",
+		"blocked\talice@example.com\thard bounce\tlocal\talice@example.com",
 		"allowed\tcarol@example.com",
-		"blocked\tx@mail.spam.test\thard bounce\tlocal",
-		"blocked\t+14155550100\thard bounce\tlocal",
+		"blocked\tx@mail.spam.test\thard bounce\tlocal\tspam.test",
+		"blocked\t+14155550100\thard bounce\tlocal\t+14155550100",
 	)
 	r = s.run("", "check", "carol@example.com", "alice@example.com", "nope").want(t, 2)
 	wantLines(t, r.stdout,
 		"allowed\tcarol@example.com",
-		"blocked\talice@example.com\thard bounce\tlocal",
+		"blocked\talice@example.com\thard bounce\tlocal\talice@example.com",
 		"invalid\tnope\tnot an email address, phone number or domain",
 	)
 	s.run("", "check", "carol@example.com", "nope").want(t, 2)
@@ -165,7 +166,7 @@ func TestCheckBlockUnblock(t *testing.T) {
 			t.Fatalf("line %q: %v", l, err)
 		}
 		keys := slices.Sorted(maps.Keys(m))
-		if want := []string{"blocked", "canonical", "created_at", "error", "input", "kind", "reason", "source"}; !slices.Equal(keys, want) {
+		if want := []string{"blocked", "canonical", "created_at", "error", "expires_at", "input", "kind", "match", "matched", "reason", "source"}; !slices.Equal(keys, want) {
 			t.Fatalf("fields %v, want %v", keys, want)
 		}
 		objs = append(objs, m)
@@ -175,13 +176,15 @@ func TestCheckBlockUnblock(t *testing.T) {
 	}
 	b := objs[0]
 	if b["input"] != "Alice <ALICE@example.com>" || b["kind"] != "email" || b["canonical"] != "alice@example.com" ||
-		b["blocked"] != true || b["reason"] != "hard bounce" || b["source"] != "local" || b["error"] != "" {
+		b["blocked"] != true || b["reason"] != "hard bounce" || b["source"] != "local" || b["error"] != "" ||
+		b["matched"] != "alice@example.com" || b["match"] != "address" || b["expires_at"] != nil {
 		t.Fatalf("blocked object: %v", b)
 	}
 	if ts, _ := b["created_at"].(string); !recent(ts) {
 		t.Fatalf("created_at %v is not a recent RFC 3339 time", b["created_at"])
 	}
-	if a := objs[1]; a["blocked"] != false || a["canonical"] != "carol@example.com" || a["created_at"] != nil || a["reason"] != "" {
+	if a := objs[1]; a["blocked"] != false || a["canonical"] != "carol@example.com" || a["created_at"] != nil || a["reason"] != "" ||
+		a["matched"] != "" || a["match"] != "none" || a["expires_at"] != nil {
 		t.Fatalf("allowed object: %v", a)
 	}
 	if iv := objs[2]; iv["kind"] != "" || iv["canonical"] != "" || iv["error"] == "" || iv["input"] != "nope" {
@@ -280,17 +283,22 @@ func TestDefaultsFromEnvironment(t *testing.T) {
 	s.runEnv(nil, "", "check", "a@example.com").want(t, 1)
 	// SENDGUARD_DB, and --db over it.
 	other := filepath.Join(s.dir, "other")
-	s.runEnv([]string{"SENDGUARD_DB=" + other}, "", "check", "a@example.com").want(t, 0)
+	r := s.runEnv([]string{"SENDGUARD_DB=" + other}, "", "check", "a@example.com").want(t, 2)
+	wantOneErrorLine(t, r, other, "no sendguard store", "does not exist")
 	s.runEnv([]string{"SENDGUARD_DB=" + other}, "", "block", "--db", s.db, "b@example.com").want(t, 0)
+	if exists(other) {
+		t.Fatal("block --db created $SENDGUARD_DB too")
+	}
 	s.runEnv(nil, "", "check", "--db", s.db, "b@example.com").want(t, 1)
 	s.runEnv(nil, "", "--db", s.db, "check", "b@example.com").want(t, 1)
 	s.runEnv(nil, "", "-db="+s.db, "-region", "GB", "check", "b@example.com").want(t, 1)
+	s.runEnv([]string{"SENDGUARD_DB=" + other}, "", "block", "c@example.com").want(t, 0)
 	s.runEnv([]string{"SENDGUARD_DB=" + other}, "", "check", "b@example.com").want(t, 0)
 	// SENDGUARD_REGION reads national numbers for check too.
 	s.runEnv([]string{"SENDGUARD_REGION=GB"}, "", "block", "020 7946 0000").want(t, 0)
 	s.runEnv(nil, "", "check", "+442079460000").want(t, 1)
 	s.runEnv(nil, "", "check", "--region", "GB", "020 7946 0000").want(t, 1)
-	r := s.runEnv(nil, "", "check", "--region", "ZZ", "a@example.com").want(t, 2)
+	r = s.runEnv(nil, "", "check", "--region", "ZZ", "a@example.com").want(t, 2)
 	wantOneErrorLine(t, r, "ZZ", "unknown region")
 	r = s.runEnv(nil, "", "check", "--db", "", "a@example.com").want(t, 2)
 	wantOneErrorLine(t, r, "--db", "empty")
@@ -407,5 +415,5 @@ func TestFullDisk(t *testing.T) {
 	}
 	// Nothing was lost along the way.
 	wantLines(t, s.run("", "check", "a@example.com", "+14155550100").want(t, 1).stdout,
-		"blocked\ta@example.com\t\timport", "blocked\t+14155550100\t\timport")
+		"blocked\ta@example.com\t\timport\ta@example.com", "blocked\t+14155550100\t\timport\t+14155550100")
 }

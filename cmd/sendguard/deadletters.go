@@ -23,6 +23,7 @@ func (a *app) deadLetters(args []string) int {
 	default:
 		return a.failf("dead-letters: --vendor %q: want opencx or ocamba", *vendor)
 	}
+	c.readOnly = !*retry
 	g, err := a.openGuard(c)
 	if err != nil {
 		return a.failf("%s", err)

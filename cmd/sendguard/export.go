@@ -34,12 +34,21 @@ func (a *app) export(args []string) int {
 	if len(pos) > 0 {
 		return a.failf("export: unexpected argument %q (see 'sendguard help export')", pos[0])
 	}
+	if *format != "csv" && *format != "jsonl" {
+		return a.failf("export: --format %q: want csv or jsonl", *format)
+	}
+	// The store is opened before anything is written, so that a failed
+	// export leaves no header-only "backup".
+	g, err := a.openGuard(c)
+	if err != nil {
+		return a.failf("%s", err)
+	}
 	var write func(e storage.Entry) error
 	switch *format {
 	case "csv":
 		w := csv.NewWriter(a.stdout)
 		if err := w.Write(exportHeader()); err != nil {
-			return a.failf("export: write output: %s", why(err))
+			return a.closeGuard(g, c, a.failf("export: write output: %s", why(err)))
 		}
 		defer w.Flush()
 		write = func(e storage.Entry) error {
@@ -58,12 +67,6 @@ func (a *app) export(args []string) int {
 			}
 			return enc.Encode(j)
 		}
-	default:
-		return a.failf("export: --format %q: want csv or jsonl", *format)
-	}
-	g, err := a.openGuard(c)
-	if err != nil {
-		return a.failf("%s", err)
 	}
 	if err := g.Scan(a.ctx, write); err != nil {
 		return a.closeGuard(g, c, a.failf("export: %s: %s", c.db, why(err)))

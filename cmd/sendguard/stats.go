@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,6 +16,9 @@ import (
 type stat struct {
 	name  string
 	value any
+	// path, when set, is where the JSON output nests the value, for a
+	// name with a part that may hold a dot (a consumer's name).
+	path []string
 }
 
 // stats prints the blocklist's and the sync's figures.
@@ -60,29 +64,66 @@ func (a *app) collectStats(g *guard.Guard) ([]stat, error) {
 	if err != nil {
 		return nil, err
 	}
+	ls, err := g.Replication().LogStats(a.ctx)
+	if err != nil {
+		return nil, err
+	}
 	gs := g.Stats()
 	f := gs.Filter
 	list := []stat{
-		{"entries", n},
-		{"domains", gs.DomainBlocks},
-		{"provider_folding", g.Normalizer().ProviderFolding()},
-		{"change_log.last_seq", gs.Store.LastSeq},
-		{"dead_letters", len(dead)},
-		{"filter.capacity", f.Capacity},
-		{"filter.count", f.Count},
-		{"filter.bits", f.Bits},
-		{"filter.k", f.K},
-		{"filter.fill_ratio", f.FillRatio},
-		{"filter.estimated_fp_rate", f.EstimatedFPRate},
-		{"filter.stale", f.Stale},
-		{"store.lsm_bytes", gs.Store.LSMBytes},
-		{"store.tables", gs.Store.Tables},
+		{name: "entries", value: n},
+		{name: "domains", value: gs.DomainBlocks},
+		{name: "provider_folding", value: g.Normalizer().ProviderFolding()},
 	}
+	list = append(list, a.logStats(ls)...)
+	list = append(list, []stat{
+		{"dead_letters", len(dead), nil},
+		{"filter.capacity", f.Capacity, nil},
+		{"filter.count", f.Count, nil},
+		{"filter.bits", f.Bits, nil},
+		{"filter.k", f.K, nil},
+		{"filter.fill_ratio", f.FillRatio, nil},
+		{"filter.estimated_fp_rate", f.EstimatedFPRate, nil},
+		{"filter.stale", f.Stale, nil},
+		{"store.lsm_bytes", gs.Store.LSMBytes, nil},
+		{"store.tables", gs.Store.Tables, nil},
+	}...)
 	syncList, err := a.syncStats(g)
 	if err != nil {
 		return nil, err
 	}
-	return append(list, syncList...), nil
+	fleetList, err := a.fleetStats(g)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(list, syncList...), fleetList...), nil
+}
+
+// logStats returns the change log's figures: its extent, its retention,
+// the consumer that holds it back, and each consumer's offset and lag.
+func (a *app) logStats(ls storage.LogStats) []stat {
+	reten, _ := a.logRetention() // read without error by openGuard
+	list := []stat{
+		{name: "change_log.first_seq", value: ls.FirstSeq},
+		{name: "change_log.last_seq", value: ls.LastSeq},
+		{name: "change_log.records", value: ls.Records},
+		{name: "change_log.trimmed_through", value: ls.Trimmed},
+		{name: "change_log.retention", value: reten.String()},
+		{name: "change_log.held_by", value: ls.HeldBy()},
+	}
+	names := make([]string, 0, len(ls.Offsets))
+	for c := range ls.Offsets {
+		names = append(names, c)
+	}
+	slices.Sort(names)
+	for _, c := range names {
+		off := ls.Offsets[c]
+		list = append(list,
+			stat{"change_log.consumers." + c + ".offset", off, []string{"change_log", "consumers", c, "offset"}},
+			stat{"change_log.consumers." + c + ".lag", ls.LastSeq - min(off, ls.LastSeq), []string{"change_log", "consumers", c, "lag"}},
+		)
+	}
+	return list
 }
 
 // statText formats a value for the text output.
@@ -101,7 +142,10 @@ func nest(list []stat) map[string]any {
 	root := map[string]any{}
 	for _, s := range list {
 		m := root
-		parts := strings.Split(s.name, ".")
+		parts := s.path
+		if parts == nil {
+			parts = strings.Split(s.name, ".")
+		}
 		for _, p := range parts[:len(parts)-1] {
 			sub, ok := m[p].(map[string]any)
 			if !ok {

@@ -44,13 +44,16 @@ func (v *vendorEnv) pace(key string) float64 {
 	return f
 }
 
+// errNoVendor: no vendor token in the environment. A fleet member may
+// have none: it then only replicates.
+var errNoVendor = errors.New("no vendor configured: set SENDGUARD_OPENCX_TOKEN or SENDGUARD_OCAMBA_TOKEN (see 'sendguard help sync')")
+
 // remotes builds the remotes the environment configures. The tokens are
 // added to a.secrets, so that no output line can carry them.
 func (a *app) remotes() ([]blocksync.Remote, error) {
 	v := &vendorEnv{a: a}
 	var out []blocksync.Remote
 	if tok := a.getenv("SENDGUARD_OPENCX_TOKEN"); tok != "" {
-		a.secrets = append(a.secrets, tok)
 		cfg := opencx.Config{
 			Token:             tok,
 			BaseURL:           a.getenv("SENDGUARD_OPENCX_URL"),
@@ -66,7 +69,6 @@ func (a *app) remotes() ([]blocksync.Remote, error) {
 		out = append(out, blocksync.NewOpenCX(c, blocksync.OpenCXOptions{Name: nameOpenCX}))
 	}
 	if tok := a.getenv("SENDGUARD_OCAMBA_TOKEN"); tok != "" {
-		a.secrets = append(a.secrets, tok)
 		cfg := ocamba.Config{
 			Token:             tok,
 			BaseURL:           a.getenv("SENDGUARD_OCAMBA_URL"),
@@ -83,7 +85,7 @@ func (a *app) remotes() ([]blocksync.Remote, error) {
 		out = append(out, blocksync.NewOcamba(c, blocksync.OcambaOptions{Name: nameOcamba}))
 	}
 	if len(out) == 0 {
-		return nil, errors.New("no vendor configured: set SENDGUARD_OPENCX_TOKEN or SENDGUARD_OCAMBA_TOKEN (see 'sendguard help sync')")
+		return nil, errNoVendor
 	}
 	return out, nil
 }
@@ -95,6 +97,12 @@ func (a *app) sync(args []string) int {
 	once := fs.Bool("once", false, "one pass per vendor, then exit")
 	interval := fs.Duration("interval", blocksync.DefaultInterval, "time between passes")
 	timeout := fs.Duration("timeout", defaultSyncTimeout, "with --once, how long to try")
+	fullPull := fs.Duration("full-pull", blocksync.DefaultFullPull, "how often to read a vendor's whole list")
+	forget := fs.String("forget", "", "drop everything kept for a vendor, then exit")
+	var ff fleetFlags
+	fs.StringVar(&ff.url, "nats", a.getenv("SENDGUARD_NATS_URL"), "NATS server URL(s): join a fleet")
+	fs.StringVar(&ff.member, "member", a.getenv("SENDGUARD_MEMBER"), "this member's name in the fleet")
+	fs.StringVar(&ff.stream, "stream", a.getenv("SENDGUARD_NATS_STREAM"), "the fleet's JetStream stream (default SENDGUARD)")
 	pos, code, done := a.parse(fs, args)
 	if done {
 		return code
@@ -102,20 +110,33 @@ func (a *app) sync(args []string) int {
 	switch {
 	case len(pos) > 0:
 		return a.failf("sync: unexpected argument %q (see 'sendguard help sync')", pos[0])
+	case *forget != "":
+		return a.syncForget(c, *forget)
 	case *interval <= 0:
 		return a.failf("sync: --interval %v: must be positive", *interval)
 	case *timeout <= 0:
 		return a.failf("sync: --timeout %v: must be positive", *timeout)
+	case *fullPull <= 0:
+		return a.failf("sync: --full-pull %v: must be positive", *fullPull)
+	case ff.url != "" && *once:
+		return a.failf("sync: --once does not go with --nats: a fleet member runs until stopped")
+	case ff.url != "" && ff.member == "":
+		return a.failf("sync: --nats needs --member NAME (or SENDGUARD_MEMBER): this instance's stable, unique name")
+	case ff.url == "" && ff.member != "":
+		return a.failf("sync: --member needs --nats URL (or SENDGUARD_NATS_URL)")
 	}
 	remotes, err := a.remotes()
-	if err != nil {
+	if err != nil && (ff.url == "" || !errors.Is(err, errNoVendor)) {
 		return a.failf("sync: %s", err)
 	}
 	g, err := a.openGuard(c)
 	if err != nil {
 		return a.failf("%s", err)
 	}
-	e, err := blocksync.New(g.Replication(), remotes, blocksync.WithInterval(*interval))
+	if ff.url != "" {
+		return a.closeGuard(g, c, a.syncFleet(g, ff, remotes, *interval))
+	}
+	e, err := blocksync.New(g.Replication(), remotes, blocksync.WithInterval(*interval), blocksync.WithFullPull(*fullPull))
 	if err != nil {
 		return a.closeGuard(g, c, a.failf("sync: %s", why(err)))
 	}
@@ -129,6 +150,33 @@ func (a *app) sync(args []string) int {
 		code = a.syncRun(e, names, *interval)
 	}
 	return a.closeGuard(g, c, code)
+}
+
+// syncForget drops the offset, state and dead letters kept for the
+// vendor called name, so that it no longer holds the change log back. It
+// needs no token. Closing the guard trims what it held.
+func (a *app) syncForget(c *common, name string) int {
+	g, err := a.openGuard(c)
+	if err != nil {
+		return a.failf("%s", err)
+	}
+	e, err := blocksync.New(g.Replication(), nil)
+	if err != nil {
+		return a.closeGuard(g, c, a.failf("sync: %s", why(err)))
+	}
+	had, err := e.HasState(a.ctx, name)
+	if err == nil {
+		err = e.Forget(a.ctx, name) // also an offset registered at 0
+	}
+	if err != nil {
+		return a.closeGuard(g, c, a.failf("sync: --forget %s: %s", name, why(err)))
+	}
+	if had {
+		fmt.Fprintf(a.stdout, "forgot\t%s\n", name)
+	} else {
+		fmt.Fprintf(a.stdout, "not-known\t%s\n", name)
+	}
+	return a.closeGuard(g, c, exitOK)
 }
 
 // syncOnce makes one pass per remote and reports it: one summary line per
@@ -225,6 +273,8 @@ func addCounts(a, b blocksync.Counts) blocksync.Counts {
 		Duplicates:       a.Duplicates + b.Duplicates,
 		Resent:           a.Resent + b.Resent,
 		Retries:          a.Retries + b.Retries,
+		WaitsCapped:      a.WaitsCapped + b.WaitsCapped,
+		AlreadyListed:    a.AlreadyListed + b.AlreadyListed,
 	}
 }
 
@@ -372,11 +422,11 @@ func (a *app) syncStats(g *guard.Guard) ([]stat, error) {
 	for _, s := range rs {
 		p := "sync." + s.Remote + "."
 		out = append(out,
-			stat{p + "offset", s.Offset},
-			stat{p + "lag", s.Lag},
-			stat{p + "pending", s.Pending},
-			stat{p + "dead_letters", s.DeadLetters},
-			stat{p + "still_listed", s.StillListed},
+			stat{name: p + "offset", value: s.Offset},
+			stat{name: p + "lag", value: s.Lag},
+			stat{name: p + "pending", value: s.Pending},
+			stat{name: p + "dead_letters", value: s.DeadLetters},
+			stat{name: p + "still_listed", value: s.StillListed},
 		)
 	}
 	return out, nil

@@ -132,7 +132,7 @@ func TestSyncOnce(t *testing.T) {
 	}
 	// ...and pulled from them, with the vendor as source.
 	r = s.run("", "check", "cx@vendor.example", "+447946000001").want(t, 1)
-	wantLines(t, r.stdout, "blocked\tcx@vendor.example\tcx says\topencx", "blocked\t+447946000001\toc says\tocamba")
+	wantLines(t, r.stdout, "blocked\tcx@vendor.example\tcx says\topencx\tcx@vendor.example", "blocked\t+447946000001\toc says\tocamba\t+447946000001")
 
 	// stats shows the sync's state.
 	st := s.run("", "stats").want(t, 0).stdout
@@ -346,4 +346,74 @@ func TestSyncRun(t *testing.T) {
 	// The lock is released.
 	s.run("", "check", "run@example.com").want(t, 1)
 	_, _ = io.Copy(io.Discard, errPipe)
+}
+
+// TestDeadLettersNoToken: a vendor that echoes the Authorization header in
+// the error body of a refused push leaves no token in the dead letters:
+// not in what sync or dead-letters prints (with or without the vendors'
+// environment), and not in what the database stores.
+func TestDeadLettersNoToken(t *testing.T) {
+	t.Parallel()
+	s := newSandbox(t)
+	cx, oc, env := fakes(t)
+	s.env = env
+	echo := opencxtest.Faults{Method: "POST", ServerError: opencxtest.Fault{Prob: 1}, ServerErrorStatus: 400, EchoAuthorization: true}
+	cx.SetFaults(echo)
+	oc.SetFaults(echo)
+	publish(t)
+
+	s.run("", "block", "alice@example.com").want(t, 0)
+	r := s.run("", "sync", "--once", "--timeout", "60s").want(t, 0)
+	noTokens(t, r)
+	if n := strings.Count(r.stdout, "dead-letter\t"); n != 2 {
+		t.Fatalf("sync dead-lettered %d, want 2 (one per vendor):\n%s", n, r.stdout)
+	}
+	// With the vendors' environment: the command knows the tokens.
+	r = s.run("", "dead-letters").want(t, 0)
+	noTokens(t, r)
+	if len(lines(r.stdout)) != 2 || !strings.Contains(r.stdout, "Authorization: Bearer [token]") {
+		t.Fatalf("dead-letters:\n%s", r.stdout)
+	}
+	// Without it: what is printed is what the database holds.
+	r = s.runEnv([]string{"SENDGUARD_DB=" + s.db}, "", "dead-letters").want(t, 0)
+	noTokens(t, r)
+	if len(lines(r.stdout)) != 2 {
+		t.Fatalf("dead-letters without the environment:\n%s", r.stdout)
+	}
+}
+
+// TestSyncEndpointUnavailable: vendors answering 404 to every push (a
+// gateway during a deploy) fail sync --once with exit 2 and a clear
+// error, and leave every block pending, none dead-lettered; the next
+// sync, once the vendors answer again, delivers them.
+func TestSyncEndpointUnavailable(t *testing.T) {
+	t.Parallel()
+	s := newSandbox(t)
+	cx, oc, env := fakes(t)
+	s.env = env
+	down := opencxtest.Faults{Method: "POST", ServerError: opencxtest.Fault{Prob: 1}, ServerErrorStatus: 404}
+	cx.SetFaults(down)
+	oc.SetFaults(down)
+	publish(t)
+
+	s.run("", "block", "alice@example.com", "bob@example.com").want(t, 0)
+	r := s.run("", "sync", "--once", "--timeout", "60s").want(t, 2)
+	noTokens(t, r)
+	for _, name := range []string{"opencx", "ocamba"} {
+		if !strings.Contains(r.stdout, name+": pushed 0, pulled 0, dead-lettered 0, pending 2,") {
+			t.Errorf("no pending summary for %s:\n%s", name, r.stdout)
+		}
+		if !strings.Contains(r.stderr, "sendguard: sync: "+name+": ") || !strings.Contains(r.stderr, "404") {
+			t.Errorf("no error for %s:\n%s", name, r.stderr)
+		}
+	}
+	wantLines(t, s.run("", "dead-letters").want(t, 0).stdout)
+
+	cx.SetFaults(opencxtest.Faults{})
+	oc.SetFaults(opencxtest.Faults{})
+	publish(t)
+	r = s.run("", "sync", "--once", "--timeout", "60s").want(t, 0)
+	if strings.Count(r.stdout, "pushed 2,") != 2 {
+		t.Fatalf("after the vendors came back:\n%s", r.stdout)
+	}
 }

@@ -67,6 +67,11 @@ type Faults struct {
 	// lost), the case that turns a retry into a duplicate. The default value
 	// is 0: never carried out.
 	Applied float64
+	// EchoAuthorization makes a ServerError fault's answer echo the
+	// request's Authorization header, token included, in its message, as
+	// a misconfigured gateway or a chatty vendor does: the client must
+	// never store or show it.
+	EchoAuthorization bool
 }
 
 // SetFaults replaces the fault configuration and reseeds its generator.
@@ -98,6 +103,7 @@ func (s *Server) FaultCounts() map[FaultKind]int {
 type preFault struct {
 	kind    FaultKind // FaultReset, FaultServerError or ""
 	applied bool
+	echo    bool
 	status  int
 	slow    bool
 	delay   time.Duration
@@ -127,7 +133,7 @@ func (s *Server) pickPre(method string) preFault {
 	case s.fire(&s.faults.Reset):
 		p.kind = FaultReset
 	case s.fire(&s.faults.ServerError):
-		p.kind, p.status = FaultServerError, s.faults.ServerErrorStatus
+		p.kind, p.status, p.echo = FaultServerError, s.faults.ServerErrorStatus, s.faults.EchoAuthorization
 	}
 	if p.kind != "" {
 		s.fired[p.kind]++

@@ -2,6 +2,7 @@ package vendorfake
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -363,6 +364,9 @@ func (s *Server) handle(w http.ResponseWriter, hr *http.Request, idx int, req *R
 		return
 	case FaultServerError:
 		resp = s.cfg.Error(pre.status, s.TraceID())
+		if pre.echo {
+			resp = echoAuthorization(pre.status, req.Token)
+		}
 		s.decorate(&resp, rs)
 		s.write(w, idx, resp, FaultServerError)
 		return
@@ -390,6 +394,16 @@ func (s *Server) handle(w http.ResponseWriter, hr *http.Request, idx int, req *R
 		return
 	}
 	s.write(w, idx, resp, "")
+}
+
+// echoAuthorization is an error answer that repeats the request's
+// Authorization header, in a body both vendors' clients read a message
+// from.
+func echoAuthorization(status int, token string) Response {
+	msg := "request refused; it carried Authorization: Bearer " + token
+	b, _ := json.Marshal(map[string]any{"statusCode": status, "code": status, "title": http.StatusText(status),
+		"message": msg, "error": msg})
+	return Response{Status: status, Body: b}
 }
 
 func (s *Server) decorate(resp *Response, rs RateState) {

@@ -34,6 +34,8 @@ type Caller struct {
 	Timeout time.Duration
 	MaxBody int64
 	Log     *slog.Logger
+	// MaxHold caps how long a 429's Retry-After holds the pacer.
+	MaxHold time.Duration
 	// OnAnswer, if set, sees every answer that arrived (any status),
 	// before Call returns; it may read headers and hold the pacer.
 	OnAnswer func(resp Response, now time.Time)
@@ -77,12 +79,26 @@ func (c *Caller) Call(ctx context.Context, op, method, pathQuery string, payload
 		c.Counters.RateLimited.Add(1)
 		d, inFlight, _ := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		if d > 0 {
-			c.Pacer.HoldUntil(time.Now().Add(d))
+			c.Pacer.HoldUntil(time.Now().Add(min(d, c.MaxHold)))
 		}
 		c.Log.LogAttrs(ctx, slog.LevelWarn, c.Vendor+" rate limited", slog.String("op", op),
 			slog.Duration("retry_after", d), slog.Bool("in_flight_limit", inFlight))
 	}
 	return resp, err
+}
+
+// Redact returns s with every occurrence of the token replaced by
+// "[token]": for any text taken from an answer (a vendor that echoes the
+// Authorization header in an error body) before it goes into an error.
+func (c *Caller) Redact(s string) string { return RedactToken(s, c.Token) }
+
+// RedactToken returns s with every occurrence of token (if not empty)
+// replaced by "[token]".
+func RedactToken(s, token string) string {
+	if token == "" || !strings.Contains(s, token) {
+		return s
+	}
+	return strings.ReplaceAll(s, token, "[token]")
 }
 
 // BadResponse counts a 2xx whose body could not be used.
@@ -108,6 +124,8 @@ func Temporary(status int, permanentCause bool) bool {
 const (
 	DefaultTimeout = 30 * time.Second
 	DefaultMaxBody = 4 << 20
+	// DefaultMaxRetryAfter caps how long a Retry-After holds a client.
+	DefaultMaxRetryAfter = time.Hour
 )
 
 // CallerConfig is what [NewCaller] needs; zero values mean defaults.
@@ -118,6 +136,7 @@ type CallerConfig struct {
 	HTTPClient              *http.Client  // nil: one that does not follow redirects
 	Timeout                 time.Duration // 0: DefaultTimeout; < 0: none
 	MaxBody                 int64         // ≤ 0: DefaultMaxBody
+	MaxRetryAfter           time.Duration // ≤ 0: DefaultMaxRetryAfter
 	Logger                  *slog.Logger  // nil: discard
 	Pacer                   PacerConfig
 }
@@ -134,7 +153,10 @@ func NewCaller(cfg CallerConfig) (*Caller, error) {
 		return nil, fmt.Errorf("%s: %w", cfg.Vendor, err)
 	}
 	c := &Caller{Vendor: cfg.Vendor, Base: base, Token: cfg.Token, Client: cfg.HTTPClient, Timeout: cfg.Timeout,
-		MaxBody: cfg.MaxBody, Log: cfg.Logger, Pacer: NewPacer(cfg.Pacer)}
+		MaxBody: cfg.MaxBody, Log: cfg.Logger, Pacer: NewPacer(cfg.Pacer), MaxHold: cfg.MaxRetryAfter}
+	if c.MaxHold <= 0 {
+		c.MaxHold = DefaultMaxRetryAfter
+	}
 	if c.Client == nil {
 		c.Client = &http.Client{CheckRedirect: NoRedirect}
 	}

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sendguard/sendguard/normalize"
+	"github.com/sendguard/sendguard/internal/redact"
 )
 
 // BlockedContactsPath is the documented collection path.
@@ -66,7 +66,7 @@ func (c *Client) CreateBlockedContact(ctx context.Context, contact, description 
 		c.call.Counters.Rejected.Add(1)
 		return Created{}, &Error{Op: op, Err: ErrInvalidContact}
 	}
-	c.call.Log.LogAttrs(ctx, slog.LevelDebug, "ocamba create blocked contact", slog.Any("contact", normalize.Redacted(contact)))
+	c.call.Log.LogAttrs(ctx, slog.LevelDebug, "ocamba create blocked contact", slog.Any("contact", redact.Text(contact)))
 	resp, err := c.do(ctx, op, http.MethodPost, BlockedContactsPath, struct {
 		Contact     string `json:"contact"`
 		Description string `json:"description,omitempty"`
@@ -94,7 +94,7 @@ type BlockedContact struct {
 	ID          string
 	CompanyID   string
 	CreatorID   string
-	Contact     string // the real value, or masked (see [IsMasked])
+	Contact     string // the real value, or masked (see [BlockedContact.Masked])
 	Type        string // may be empty when masked
 	Description string
 	CreateTime  time.Time // GMT; zero if absent or unreadable
@@ -103,7 +103,7 @@ type BlockedContact struct {
 
 // Masked reports whether the contact came back masked: it must not become
 // a block key.
-func (b BlockedContact) Masked() bool { return IsMasked(b.Contact) }
+func (b BlockedContact) Masked() bool { return isMasked(b.Contact) }
 
 type itemJSON struct {
 	ID          id     `json:"id"`
@@ -117,8 +117,8 @@ type itemJSON struct {
 }
 
 func (it itemJSON) contact() BlockedContact {
-	ct, _ := ParseTime(it.CreateTime)
-	ut, _ := ParseTime(it.UpdateTime)
+	ct, _ := parseTime(it.CreateTime)
+	ut, _ := parseTime(it.UpdateTime)
 	return BlockedContact{ID: string(it.ID), CompanyID: string(it.CompanyID), CreatorID: string(it.CreatorID),
 		Contact: it.Contact, Type: it.Type, Description: it.Description, CreateTime: ct, UpdateTime: ut}
 }
@@ -223,7 +223,7 @@ func (c *Client) ListBlockedContacts(ctx context.Context, q ListQuery) (Page, er
 	}
 	pq := "?page=" + strconv.Itoa(q.Page) + "," + strconv.Itoa(q.PerPage) + "&sort=" + queryValue(q.Sort)
 	if !q.CreatedSince.IsZero() {
-		pq += "&create_time=" + queryValue("rl:"+FormatTime(q.CreatedSince))
+		pq += "&create_time=" + queryValue("rl:"+formatTime(q.CreatedSince))
 	}
 	if c.gdpr {
 		pq += "&read_gdpr_fields=true"

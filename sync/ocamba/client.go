@@ -23,6 +23,7 @@ const (
 	DefaultPageSize          = 100
 	DefaultTimeout           = vendorhttp.DefaultTimeout
 	DefaultMaxBodyBytes      = vendorhttp.DefaultMaxBody
+	DefaultMaxRetryAfter     = vendorhttp.DefaultMaxRetryAfter
 )
 
 // windowSlack lengthens each pacing window a little, for the time between
@@ -71,6 +72,12 @@ type Config struct {
 	// MaxBodyBytes bounds the body read from an answer. The default value
 	// is 4 MiB.
 	MaxBodyBytes int64
+	// MaxRetryAfter caps how long a 429's Retry-After holds the client (no
+	// request is sent meanwhile): a longer one, such as
+	// "Retry-After: 999999999", holds it for MaxRetryAfter only. The
+	// error still reports what Ocamba asked ([Error].RetryAfter). The default
+	// value is 1 hour.
+	MaxRetryAfter time.Duration
 	// Logger receives a Debug line per request and a Warn line per 429.
 	// Lines never carry the token; contacts are redacted. The default
 	// discards everything.
@@ -129,6 +136,7 @@ func New(cfg Config) (*Client, error) {
 	c.call, err = vendorhttp.NewCaller(vendorhttp.CallerConfig{
 		Vendor: "ocamba", BaseURL: apiRoot(cfg.BaseURL), DefaultBaseURL: DefaultBaseURL, Token: cfg.Token,
 		HTTPClient: cfg.HTTPClient, Timeout: cfg.Timeout, MaxBody: cfg.MaxBodyBytes, Logger: cfg.Logger, Pacer: pc,
+		MaxRetryAfter: cfg.MaxRetryAfter,
 	})
 	if err != nil {
 		return nil, err
@@ -209,9 +217,14 @@ func (c *Client) onAnswer(resp vendorhttp.Response, now time.Time) {
 	c.limits = RateLimit{Limit: limit, Remaining: remaining, Reset: reset, At: now}
 	c.mu.Unlock()
 	if remaining <= 0 {
-		c.call.Pacer.HoldUntil(now.Add(reset))
+		c.call.Pacer.HoldUntil(now.Add(min(reset, maxHold)))
 	}
 }
+
+// maxHold caps the hold that "X-RateLimit-Remaining: 0" asks for: Ocamba's
+// longest documented window is a minute, so a longer X-RateLimit-Reset is
+// a broken header, not a reason to stop sending for years.
+const maxHold = time.Minute + windowSlack
 
 // errorBody is Ocamba's documented error body.
 type errorBody struct {
@@ -240,9 +253,16 @@ func (c *Client) do(ctx context.Context, op, method, pathQuery string, payload a
 	} else {
 		e.Message = vendorhttp.Snippet(resp.Body)
 	}
+	// A gateway or a vendor may echo the request, Authorization included.
+	e.Title, e.Message, e.TraceID = c.call.Redact(e.Title), c.call.Redact(e.Message), c.call.Redact(e.TraceID)
 	e.RetryAfter, e.WaitInFlight, _ = vendorhttp.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	return resp, e
 }
+
+// Redact returns s with the client's token replaced by "[token]". The
+// client's errors are already redacted; Redact is for text from elsewhere
+// that may carry it.
+func (c *Client) Redact(s string) string { return c.call.Redact(s) }
 
 func (c *Client) badResponse(op string, status int) error {
 	c.call.BadResponse()

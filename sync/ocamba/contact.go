@@ -5,20 +5,20 @@ import (
 	"time"
 )
 
-// TimeLayout is Ocamba's documented timestamp format ("YYYY-MM-DD
+// timeLayout is Ocamba's documented timestamp format ("YYYY-MM-DD
 // HH:MM:SS"), always in GMT.
-const TimeLayout = "2006-01-02 15:04:05"
+const timeLayout = "2006-01-02 15:04:05"
 
-// FormatTime formats t in [TimeLayout], in GMT (UTC), dropping fractions
+// formatTime formats t in timeLayout, in GMT (UTC), dropping fractions
 // of a second.
-func FormatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
+func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
 
-// ParseTime reads an Ocamba timestamp: [TimeLayout] in GMT, and also, to be
+// parseTime reads an Ocamba timestamp: timeLayout in GMT, and also, to be
 // tolerant, RFC 3339 and a bare date ("2024-01-01", midnight GMT). The
 // result is in UTC.
-func ParseTime(s string) (time.Time, error) {
+func parseTime(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
-	t, err := time.ParseInLocation(TimeLayout, s, time.UTC)
+	t, err := time.ParseInLocation(timeLayout, s, time.UTC)
 	if err == nil {
 		return t, nil
 	}
@@ -35,10 +35,10 @@ func ParseTime(s string) (time.Time, error) {
 // answer, and in reads without read_gdpr_fields=true.
 const MaskedContact = "* * * * * * * * * *"
 
-// IsMasked reports whether contact is a masked value: only '*' and spaces,
+// isMasked reports whether contact is a masked value: only '*' and spaces,
 // with at least one '*'. A masked value says nothing about the contact: it
 // must never become a block key.
-func IsMasked(contact string) bool {
+func isMasked(contact string) bool {
 	star := false
 	for i := 0; i < len(contact); i++ {
 		switch contact[i] {
@@ -56,10 +56,10 @@ func IsMasked(contact string) bool {
 // email contact is not documented.
 const TypePhone = "mobile_phone_number"
 
-// ValidE164 reports whether s is a phone number in E.164 form: '+', a
+// validE164 reports whether s is a phone number in E.164 form: '+', a
 // first digit 1-9, and 2 to 15 digits in all (^\+[1-9][0-9]{1,14}$).
 // E.164 sets only the maximum; short numbers exist (Niue's +6834002).
-func ValidE164(s string) bool {
+func validE164(s string) bool {
 	if len(s) < 3 || len(s) > 16 || s[0] != '+' || s[1] < '1' || s[1] > '9' {
 		return false
 	}
@@ -117,6 +117,6 @@ func validDomain(d string) bool {
 }
 
 // ValidContact reports whether contact can be sent to
-// [Client.CreateBlockedContact]: an E.164 phone number ([ValidE164]) or an
+// [Client.CreateBlockedContact]: an E.164 phone number ([validE164]) or an
 // email address ([ValidEmail]), as Ocamba documents.
-func ValidContact(contact string) bool { return ValidE164(contact) || ValidEmail(contact) }
+func ValidContact(contact string) bool { return validE164(contact) || ValidEmail(contact) }

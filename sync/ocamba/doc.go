@@ -28,13 +28,13 @@
 // always in create answers, and in reads unless read_gdpr_fields=true is
 // asked (and allowed). [Config.ReadGDPRFields] asks for it by default.
 // Whether the list honours it is not documented, so any read may still
-// come back masked: [IsMasked] and [BlockedContact.Masked] tell, and a
-// masked value must never become a block key.
+// come back masked: [BlockedContact.Masked] tells, and a masked value
+// must never become a block key.
 //
 // # Times
 //
-// Ocamba's timestamps are "YYYY-MM-DD HH:MM:SS" in GMT ([TimeLayout]);
-// [ParseTime] reads them (and RFC 3339), [FormatTime] writes them. For an
+// Ocamba's timestamps are "YYYY-MM-DD HH:MM:SS" in GMT; the client reads
+// them (and RFC 3339) into UTC times and writes filters in them. For an
 // incremental pull, set [ListQuery.CreatedSince] to the last watermark
 // minus an overlap and deduplicate by id: the filter has a resolution of
 // one second.
@@ -48,7 +48,8 @@
 // see), spread evenly after a burst of [Config.Burst]; at most
 // [Config.MaxInFlight] (default 1) at once. The X-RateLimit-Limit,
 // -Remaining and -Reset headers are read on every answer ([ClientStats]);
-// when Remaining is 0 no request is sent until Reset seconds have passed.
+// when Remaining is 0 no request is sent until Reset seconds have passed
+// (at most a minute, Ocamba's longest window, whatever Reset says).
 // A 429's Retry-After (seconds) also holds the client. "Retry-After: -1"
 // means the parallel limit was hit: [Error.WaitInFlight] is set, and
 // [Client.AwaitInFlight] waits for one of the client's requests to finish.

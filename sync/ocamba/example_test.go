@@ -11,15 +11,13 @@ import (
 	"github.com/sendguard/sendguard/sync/ocamba/ocambatest"
 )
 
-func ExampleIsMasked() {
-	fmt.Println(ocamba.IsMasked("* * * * * * * * * *"), ocamba.IsMasked("+38112345678"))
-	// Output: true false
-}
-
-func ExampleParseTime() {
-	t, _ := ocamba.ParseTime("2021-10-29 12:47:00")
-	fmt.Println(t, ocamba.FormatTime(t.Add(90*time.Second)))
-	// Output: 2021-10-29 12:47:00 +0000 UTC 2021-10-29 12:48:30
+func ExampleBlockedContact_Masked() {
+	for _, b := range []ocamba.BlockedContact{{Contact: ocamba.MaskedContact}, {Contact: "+38112345678"}} {
+		fmt.Println(b.Masked())
+	}
+	// Output:
+	// true
+	// false
 }
 
 // Connecting to Ocamba itself (compile-only: it needs the network and a token).
@@ -64,7 +62,7 @@ func ExampleClient_ListBlockedContacts() {
 				fmt.Println(b.ID, "masked: skipped")
 				continue
 			}
-			fmt.Println(b.ID, b.Contact, ocamba.FormatTime(b.CreateTime))
+			fmt.Println(b.ID, b.Contact, b.CreateTime.Format(time.DateTime))
 		}
 		next, more := p.Next()
 		if !more {

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sendguard/sendguard/normalize"
+	"github.com/sendguard/sendguard/internal/redact"
 )
 
 // Paths of the documented blocklist endpoints.
@@ -33,7 +33,7 @@ func (c *Client) BlockContact(ctx context.Context, email, reason string) error {
 		c.call.Counters.Rejected.Add(1)
 		return &Error{Op: op, Err: ErrInvalidEmail}
 	}
-	c.call.Log.LogAttrs(ctx, slog.LevelDebug, "opencx block contact", slog.Any("email", normalize.Redacted(email)))
+	c.call.Log.LogAttrs(ctx, slog.LevelDebug, "opencx block contact", slog.Any("email", redact.Text(email)))
 	_, err := c.do(ctx, op, http.MethodPost, ContactsPath, struct {
 		Email  string `json:"email"`
 		Reason string `json:"reason,omitempty"`

@@ -20,6 +20,7 @@ const (
 	DefaultPageSizeParam     = "limit"
 	DefaultTimeout           = vendorhttp.DefaultTimeout
 	DefaultMaxBodyBytes      = vendorhttp.DefaultMaxBody
+	DefaultMaxRetryAfter     = vendorhttp.DefaultMaxRetryAfter
 )
 
 // windowSlack lengthens each pacing window a little, for the time between
@@ -60,6 +61,12 @@ type Config struct {
 	// MaxBodyBytes bounds the body read from an answer. The default value
 	// is 4 MiB.
 	MaxBodyBytes int64
+	// MaxRetryAfter caps how long a 429's Retry-After holds the client (no
+	// request is sent meanwhile): a longer one, such as
+	// "Retry-After: 999999999", holds it for MaxRetryAfter only. The
+	// error still reports what OpenCX asked ([Error].RetryAfter). The default
+	// value is 1 hour.
+	MaxRetryAfter time.Duration
 	// Logger receives a Debug line per request and a Warn line per 429.
 	// Lines never carry the token; emails are redacted. The default
 	// discards everything.
@@ -104,6 +111,7 @@ func New(cfg Config) (*Client, error) {
 	c.call, err = vendorhttp.NewCaller(vendorhttp.CallerConfig{
 		Vendor: "opencx", BaseURL: cfg.BaseURL, DefaultBaseURL: DefaultBaseURL, Token: cfg.Token,
 		HTTPClient: cfg.HTTPClient, Timeout: cfg.Timeout, MaxBody: cfg.MaxBodyBytes, Logger: cfg.Logger, Pacer: pc,
+		MaxRetryAfter: cfg.MaxRetryAfter,
 	})
 	if err != nil {
 		return nil, err
@@ -160,9 +168,16 @@ func (c *Client) do(ctx context.Context, op, method, pathQuery string, payload a
 	} else {
 		e.Message = vendorhttp.Snippet(resp.Body)
 	}
+	// A gateway or a vendor may echo the request, Authorization included.
+	e.Message, e.ErrorText, e.TraceID = c.call.Redact(e.Message), c.call.Redact(e.ErrorText), c.call.Redact(e.TraceID)
 	e.RetryAfter, _, _ = vendorhttp.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	return resp, e
 }
+
+// Redact returns s with the client's token replaced by "[token]". The
+// client's errors are already redacted; Redact is for text from elsewhere
+// that may carry it.
+func (c *Client) Redact(s string) string { return c.call.Redact(s) }
 
 func message(raw json.RawMessage) string {
 	var s string

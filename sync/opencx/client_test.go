@@ -503,7 +503,7 @@ func TestClient_ErrorBodies(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	c, err := opencx.New(opencx.Config{BaseURL: srv.URL, Token: "t", RequestsPerMinute: -1})
+	c, err := opencx.New(opencx.Config{BaseURL: srv.URL, Token: "ocx_test_key", RequestsPerMinute: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -545,5 +545,28 @@ func TestClient_OverTCP(t *testing.T) {
 	p, err := c.ListContacts(t.Context(), 1)
 	if err != nil || p.Total != 1 || p.Data[0].Email != "tcp@example.com" || p.More() {
 		t.Fatalf("%+v %v", p, err)
+	}
+}
+
+// TestClient_ErrorRedactsToken: an error body that echoes the
+// Authorization header never puts the token in the error.
+func TestClient_ErrorRedactsToken(t *testing.T) {
+	const token = "ocx_live_SECRET123"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Request-Id", r.Header.Get("Authorization"))
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `{"statusCode":400,"message":"saw %s","error":"%s"}`, r.Header.Get("Authorization"), token)
+	}))
+	defer srv.Close()
+	c, err := opencx.New(opencx.Config{BaseURL: srv.URL, Token: token, RequestsPerMinute: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.BlockContact(t.Context(), "ann@example.com", "")
+	if err == nil || strings.Contains(err.Error(), token) || !strings.Contains(err.Error(), "Bearer [token]") {
+		t.Fatalf("error %v: want the token redacted", err)
+	}
+	if got := c.Redact("x " + token); got != "x [token]" {
+		t.Fatalf("Redact = %q", got)
 	}
 }

@@ -1,0 +1,77 @@
+// Package telemetry holds what sendguard's packages share to expose
+// OpenTelemetry metrics: the meter each package uses, and a registration
+// tied to the lifetime of the object it reads.
+//
+// Only the OpenTelemetry metric API is imported here (and the API
+// module's global provider); the SDK and the exporters are the
+// application's choice.
+//
+// # The pattern
+//
+// A package keeps its counts in atomics (or striped counters) it updates
+// anyway, and registers one callback that reads them at collection time:
+// nothing is recorded on the measured path. An object with a Close
+// unregisters there; one without (a sync engine) registers with
+// [RegisterFor], which unregisters once the object is garbage collected.
+// Instrument names start with "sendguard.", carry a unit (UCUM, or a
+// {annotation} for counts), and their attributes are never a recipient,
+// a token or a secret.
+//
+// For example, a fleet member that keeps the stream position it applied
+// and the stream's last position in atomics registers:
+//
+//	m := telemetry.Meter(mp, "sync/fleet")
+//	applied, _ := m.Int64ObservableGauge("sendguard.fleet.applied", metric.WithUnit("{message}"))
+//	lag, _ := m.Int64ObservableUpDownCounter("sendguard.fleet.lag", metric.WithUnit("{message}"))
+//	reg, _ := m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+//		a, last := mb.applied.Load(), mb.streamLast.Load()
+//		o.ObserveInt64(applied, int64(a))
+//		o.ObserveInt64(lag, int64(last-min(a, last)))
+//		return nil
+//	}, applied, lag)
+//	// and reg.Unregister() in the member's Close.
+package telemetry
+
+import (
+	"context"
+	"runtime"
+	"weak"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// ScopePrefix is the instrumentation scope of every sendguard meter: the
+// module path; a package's scope is ScopePrefix + "/" + its path.
+const ScopePrefix = "github.com/sendguard/sendguard"
+
+// Meter returns the meter of package pkg ("guard", "sync", …) from mp, or
+// from the global provider (otel.GetMeterProvider, a no-op until the
+// application sets one) when mp is nil.
+func Meter(mp metric.MeterProvider, pkg string) metric.Meter {
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	return mp.Meter(ScopePrefix + "/" + pkg)
+}
+
+// RegisterFor registers cb with m for instruments, for as long as owner is
+// reachable: cb is called with owner at each collection, and is
+// unregistered once owner has been garbage collected (a collection in
+// between observes nothing). cb must not capture owner itself — it gets it
+// as its argument — or owner is never collected.
+func RegisterFor[T any](m metric.Meter, owner *T, cb func(ctx context.Context, o *T, obs metric.Observer) error, instruments ...metric.Observable) error {
+	wp := weak.Make(owner)
+	reg, err := m.RegisterCallback(func(ctx context.Context, obs metric.Observer) error {
+		o := wp.Value()
+		if o == nil {
+			return nil
+		}
+		return cb(ctx, o, obs)
+	}, instruments...)
+	if err != nil {
+		return err
+	}
+	runtime.AddCleanup(owner, func(r metric.Registration) { _ = r.Unregister() }, reg)
+	return nil
+}

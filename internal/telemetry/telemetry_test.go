@@ -1,0 +1,48 @@
+package telemetry_test
+
+import (
+	"context"
+	"runtime"
+	"sync/atomic"
+	"testing"
+
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/sendguard/sendguard/internal/telemetry"
+	"github.com/sendguard/sendguard/internal/telemetry/telemetrytest"
+)
+
+type owner struct{ n atomic.Int64 }
+
+// TestRegisterFor: the callback reads the owner while it is reachable and
+// is unregistered once it has been collected.
+func TestRegisterFor(t *testing.T) {
+	r := telemetrytest.New(t)
+	m := telemetry.Meter(r.Provider, "test")
+	c, err := m.Int64ObservableCounter("sendguard.test.count", metric.WithUnit("{event}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := new(owner)
+	o.n.Add(3)
+	if err := telemetry.RegisterFor(m, o, func(_ context.Context, o *owner, obs metric.Observer) error {
+		obs.ObserveInt64(c, o.n.Load())
+		return nil
+	}, c); err != nil {
+		t.Fatal(err)
+	}
+	r.Collect(t).Want(t, "sendguard.test.count", 3)
+	o.n.Add(1)
+	r.Collect(t).Want(t, "sendguard.test.count", 4)
+	runtime.KeepAlive(o)
+	for i := 0; ; i++ { // o is unreachable from here
+		runtime.GC()
+		if _, ok := r.Collect(t).Int(t, "sendguard.test.count"); !ok {
+			break
+		}
+		if i == 1000 {
+			t.Fatal("still reported after the owner was collected")
+		}
+		runtime.Gosched()
+	}
+}
