@@ -1,6 +1,8 @@
 // Package bench holds sendguard's cross-package benchmarks: the guard on a
-// store of a million (or ten million) blocked contacts, against the same
-// lookups done by Badger alone and by a Go map. It has no API; nothing
+// store of a million (or ten million) blocked contacts, against its floor
+// (normalize + one bare bloom.Test), the same lookups done by Badger alone,
+// by a Go map and, opt-in, by Redis; BenchmarkRatio reports the ratios
+// measured side by side. It has no API; nothing
 // imports it. See README.md for the figures and how they were made.
 //
 // # Running
@@ -19,6 +21,9 @@
 //     is 1,000,000.
 //   - SENDGUARD_BENCH_CHUNK: contacts per guard.Import call while building.
 //     The default value is 50,000.
+//   - SENDGUARD_BENCH_REDIS: 1 adds the Redis baseline (SISMEMBER over
+//     loopback to a redis-server started from PATH; skipped with a message
+//     when there is none). The default is off.
 //   - TMPDIR: where the store is built (os.MkdirTemp).
 //
 // # Concurrency

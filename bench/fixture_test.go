@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"sync"
 	"testing"
@@ -39,6 +40,9 @@ type fixture struct {
 		peakRSS  uint64        // VmHWM right after the build, bytes
 		rssAnon  uint64        // RssAnon then: heap, stacks, anonymous maps
 		rssFile  uint64        // RssFile then: mapped files (Badger's tables and logs)
+		anonPeak uint64        // highest RssAnon sampled during the build (every 10 ms)
+		filePeak uint64        // highest RssFile sampled during the build
+		heapPeak uint64        // highest Go heap (objects + unused spans) sampled then
 		heap     uint64        // HeapAlloc after a GC right after the build
 		disk     uint64        // bytes on disk (allocated blocks)
 	}
@@ -56,6 +60,7 @@ func TestMain(m *testing.M) {
 		_ = fx.g.Close()
 		_ = os.RemoveAll(fx.dir)
 	}
+	stopRedis()
 	if badgerStore != nil {
 		_ = badgerStore.Close()
 		_ = os.RemoveAll(badgerStore.Dir())
@@ -115,6 +120,8 @@ func buildFixture(n, chunk int) (*fixture, error) {
 	}
 	f := &fixture{n: n, dir: dir}
 	f.opts = []guard.Option{guard.WithExpectedSize(uint(n))}
+	stop := sampleRSS()
+	defer func() { _, _, _ = stop() }() // on an error; idempotent
 	start := time.Now()
 	g, err := guard.Open(dir, f.opts...)
 	if err != nil {
@@ -140,6 +147,7 @@ func buildFixture(n, chunk int) (*fixture, error) {
 		}
 	}
 	f.build.total = time.Since(start)
+	f.build.anonPeak, f.build.filePeak, f.build.heapPeak = stop()
 	f.build.peakRSS = procStatus("VmHWM:")
 	f.build.rssAnon = procStatus("RssAnon:")
 	f.build.rssFile = procStatus("RssFile:")
@@ -232,4 +240,42 @@ func sample(k int, gen func(i int) string, keep func(s string) bool) []string {
 		}
 	}
 	return out
+}
+
+// sampleRSS samples RssAnon, RssFile and the Go heap in use (runtime/metrics:
+// live and dead objects plus unused span space, no stop-the-world) every
+// 10 ms until the returned function is called, which returns the highest
+// value of each, in bytes.
+// Anonymous memory (Go heap, Badger's memtables and caches, stacks) is
+// what a container's memory limit pays for; file-backed pages (Badger's
+// mmapped tables and logs) are the kernel's cache, reclaimable.
+func sampleRSS() func() (anon, file, heap uint64) {
+	stop, done := make(chan struct{}), make(chan [3]uint64, 1)
+	go func() {
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		var peak [3]uint64
+		samples := []metrics.Sample{
+			{Name: "/memory/classes/heap/objects:bytes"},
+			{Name: "/memory/classes/heap/unused:bytes"},
+		}
+		for {
+			peak[0] = max(peak[0], procStatus("RssAnon:"))
+			peak[1] = max(peak[1], procStatus("RssFile:"))
+			metrics.Read(samples)
+			peak[2] = max(peak[2], samples[0].Value.Uint64()+samples[1].Value.Uint64())
+			select {
+			case <-stop:
+				done <- peak
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	var once sync.Once
+	var res [3]uint64
+	return func() (uint64, uint64, uint64) {
+		once.Do(func() { close(stop); res = <-done })
+		return res[0], res[1], res[2]
+	}
 }

@@ -37,12 +37,15 @@
 // fold is older than a moment that grows with the filter (90 ms at a million
 // keys): it copies the bloom filter, adds the keys to the copy, and publishes
 // the copy with an empty set. So keys added one at a time, as blocks usually
-// come, cost MayContain nothing afterwards; in a burst they are batched. While
+// come, cost MayContain nothing afterwards; in a burst they are batched, and
+// the last keys of a burst are folded an interval after it ends. While
 // keys wait for a fold, the set adds at most a tenth of the target to the
-// false-positive rate.
+// false-positive rate. [Filter.AddAll] adds a batch; a big one (a bulk
+// import) goes straight into one new copy of the bloom filter, so it costs
+// one copy per call rather than one per fold.
 //
-// Once Add returns, every MayContain of that key that starts afterwards says
-// true, from any goroutine, during and after any Rebuild.
+// Once Add (or AddAll) returns, every MayContain of that key that starts
+// afterwards says true, from any goroutine, during and after any Rebuild.
 //
 // # Sizing
 //

@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math"
@@ -188,6 +189,25 @@ func TestFoldTiming(t *testing.T) {
 	if got := foldInterval(&big.cur.Load().bf); got < 50*time.Millisecond || got > 150*time.Millisecond {
 		t.Fatalf("foldInterval = %v for a 1.7 MiB filter, want about 90ms", got)
 	}
+}
+
+// TestFoldIdle checks that the last keys of a burst do not stay in the
+// recent set once the burst is over: MayContain would ask it forever.
+func TestFoldIdle(t *testing.T) {
+	f := New(1000, 0.001)
+	f.Add(key("burst", 0)) // long after the (zero) last fold: folded at once
+	f.Add(key("burst", 1)) // right after it: waits in the recent set
+	if f.cur.Load().recent == nil {
+		t.Fatal("the second key was folded at once: the test no longer tests the idle fold")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for f.cur.Load().recent != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the recent set was not folded 5s after the last Add")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	mustContain(t, f, "burst", 0, 2)
 }
 
 // TestFalsePositiveRate measures the false-positive rate of full filters and
@@ -451,4 +471,57 @@ func TestAddIgnoresRecentFalsePositives(t *testing.T) {
 	if got := f.Stats().Count; got != 2 {
 		t.Fatalf("Count = %d, want 2", got)
 	}
+}
+
+// TestAddAll checks the batch path: a big batch lands in one new bloom
+// filter with the recent keys folded in, counts only new keys, and is not
+// lost to a Rebuild running meanwhile; a small batch goes through Add.
+func TestAddAll(t *testing.T) {
+	f := New(100_000, 0.001)
+	f.foldLimit = 100
+	stopClock(f) // keep single Adds in the recent set
+	f.Add(key("one", 0))
+	f.Add(key("one", 1)) // in the recent set now
+	batch := func(ns string, n int) [][]byte {
+		var ks [][]byte
+		for i := range n {
+			ks = append(ks, key(ns, i))
+		}
+		return ks
+	}
+	f.AddAll(batch("small", 10)) // under the fold limit: Add one by one
+	if f.cur.Load().recent == nil {
+		t.Fatal("a small batch was folded: it should go through the recent set")
+	}
+	big := batch("big", 1000)
+	big = append(big, key("big", 3), key("one", 1)) // a repeat, and a recent key
+	f.AddAll(big)
+	if f.cur.Load().recent != nil {
+		t.Fatal("a big batch left a recent set: it should publish one new bloom filter")
+	}
+	mustContain(t, f, "one", 0, 2)
+	mustContain(t, f, "small", 0, 10)
+	mustContain(t, f, "big", 0, 1000)
+	if got := f.Stats().Count; got < 1000 || got > 1012 { // false positives aside: 2 + 10 + 1000
+		t.Fatalf("Count = %d after 1,012 distinct keys (and 2 repeats)", got)
+	}
+
+	// A batch added while a Rebuild runs is in the rebuilt filter.
+	started, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- f.Rebuild(t.Context(), 100_000, func(ctx context.Context, add func([]byte)) error {
+			close(started)
+			<-release
+			return keysSource("src", 0, 10)(ctx, add)
+		})
+	}()
+	<-started
+	f.AddAll(batch("during", 1000))
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, f, "during", 0, 1000)
+	mustContain(t, f, "src", 0, 10)
 }

@@ -67,6 +67,18 @@
 // stale, so it stays a "maybe" until a rebuild made for another reason
 // (or [Guard.Rebuild]).
 //
+// # Blocked recipients from memory
+//
+// Services resend to the same blocked recipients (a campaign's next
+// message, a retry). The guard keeps the blocks it confirmed most recently
+// in memory ([WithBlockedCacheSize], 16,384 by default), so a repeated
+// blocked check costs a filter probe and a cache look-up instead of a store
+// read. Only blocks are kept: an "allowed" never comes from the cache. Every
+// change — Unblock, a longer Block, Import, an applied replication record —
+// drops the contact's cached block before it returns, a check racing the
+// change cannot put it back, and a cached block past its ExpiresAt is not
+// used. [Stats].CacheHits counts the checks it answered.
+//
 // # Concurrency
 //
 // A Guard is safe for concurrent use by multiple goroutines. Checks take no

@@ -107,7 +107,8 @@ func (e *importError) Unwrap() error { return e.err }
 func (g *Guard) importEach(ctx context.Context, n int, read func(i int) (string, storage.Entry, error)) (ImportResult, error) {
 	var res ImportResult
 	entries := make([]storage.Entry, 0, n)
-	seen := make(map[string]struct{}, n)
+	// Keyed by the contact itself: no key string to allocate per entry.
+	seen := make(map[normalize.Contact]struct{}, n)
 	var domains []string
 	for i := range n {
 		input, e, err := read(i)
@@ -122,7 +123,7 @@ func (g *Guard) importEach(ctx context.Context, n int, read func(i int) (string,
 			res.Invalid = append(res.Invalid, Rejected{Index: i, Input: input, Err: err})
 			continue
 		}
-		key := string(e.Contact.Key())
+		key := e.Contact
 		if _, dup := seen[key]; dup {
 			res.Present++
 			continue
@@ -144,15 +145,25 @@ func (g *Guard) importEach(ctx context.Context, n int, read func(i int) (string,
 	if len(domains) > 0 {
 		g.addDomains(domains)
 	}
-	ir, err := g.store.Import(ctx, entries)
+	// A contact the filter says "no" to has no live entry in the store
+	// (the filter has every key written since its last rebuild began, and
+	// every live one then; wmu keeps other writes out): the store skips its
+	// presence read. (A lapsed entry the last rebuild left out is replaced,
+	// as the read would have decided too.)
+	keys := entryKeys(entries)
+	absent := make([]bool, len(entries))
+	for i, k := range keys {
+		absent[i] = !g.filter.MayContain(k)
+	}
+	ir, err := g.store.ImportAbsent(ctx, entries, absent)
+	// Import writes only contacts with no live block, but a cached block
+	// may have lapsed in the store meanwhile: invalidate them all.
+	g.invalidateKeys(keys)
 	// Store first, then filter, as in put. Every key goes to the
 	// filter even if the import failed part way: some may have been
-	// written, and an extra key is only a "maybe".
-	var buf []byte
-	for _, e := range entries {
-		buf = e.Contact.AppendKey(buf[:0])
-		g.filter.Add(buf)
-	}
+	// written, and an extra key is only a "maybe". One batch: a big one
+	// costs one copy of the filter, not one per fold.
+	g.filter.AddAll(keys)
 	res.Added += ir.Added
 	res.Present += ir.Present
 	res.Expired += ir.Expired
@@ -165,6 +176,37 @@ func (g *Guard) importEach(ctx context.Context, n int, read func(i int) (string,
 		return res, fmt.Errorf("guard: import: %w", err)
 	}
 	return res, nil
+}
+
+// invalidateKeys drops the blocks on keys from the blocked cache, after
+// the store write: one by one, or the whole cache when keys outnumber it.
+func (g *Guard) invalidateKeys(keys [][]byte) {
+	bc := g.cache
+	if bc == nil {
+		return
+	}
+	if len(keys) > bc.lru.Len() {
+		bc.invalidateAll()
+		return
+	}
+	bc.invalidate(keys...)
+}
+
+// entryKeys returns the keys of entries' contacts, all in one buffer.
+func entryKeys(entries []storage.Entry) [][]byte {
+	ends := make([]int, len(entries))
+	var buf []byte
+	for i := range entries {
+		buf = entries[i].Contact.AppendKey(buf)
+		ends[i] = len(buf)
+	}
+	keys := make([][]byte, len(entries))
+	start := 0
+	for i, end := range ends {
+		keys[i] = buf[start:end:end]
+		start = end
+	}
+	return keys
 }
 
 // importSource is the source an import's blocks are counted under in the

@@ -11,7 +11,8 @@ type Stats struct {
 	Allowed        uint64 // checks that said "send"
 	Blocked        uint64 // checks that said "blocked", confirmed by the store
 	Invalid        uint64 // checks of input that is not a recipient
-	FilterMaybes   uint64 // store look-ups after a filter (or domain set) "maybe"
+	FilterMaybes   uint64 // filter (or domain set) "maybe"s, answered by the blocked cache or a store look-up
+	CacheHits      uint64 // maybes answered from the blocked cache (see WithBlockedCacheSize): blocked, no store read
 	FalsePositives uint64 // maybes the store answered "not blocked"
 	StoreErrors    uint64 // look-ups that failed (failed closed unless FailOpen)
 	Blocks         uint64 // blocks written by this guard
@@ -34,6 +35,7 @@ func (g *Guard) Stats() Stats {
 		Blocked:        g.blocked.load(),
 		Invalid:        g.invalid.load(),
 		FilterMaybes:   g.maybes.load(),
+		CacheHits:      g.cacheHits(),
 		FalsePositives: g.falsePositives.load(),
 		StoreErrors:    g.storeErrors.load(),
 		Blocks:         g.blocks.Load(),
@@ -52,4 +54,11 @@ func (g *Guard) Stats() Stats {
 		s.LastRebuildError = (*p).Error()
 	}
 	return s
+}
+
+func (g *Guard) cacheHits() uint64 {
+	if g.cache == nil {
+		return 0
+	}
+	return g.cache.hits.load()
 }

@@ -9,11 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/dgraph-io/badger/v4"
 	"github.com/sendguard/sendguard/normalize"
 	"github.com/sendguard/sendguard/storage"
 )
@@ -310,6 +312,80 @@ func readStatusMB(field string) (float64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no %s in /proc/self/status", field)
+}
+
+// BenchmarkImportVsWriteBatch imports chunks of 10,000 new entries into a
+// growing on-disk store — with Import (presence read per entry) and with
+// ImportAbsent told every entry is absent (what the guard passes for
+// contacts its filter says "no" to) — and writes the same keys and values
+// (each entry and its change-log record) to raw Badger (same options)
+// with a WriteBatch, in turn, so that load from other processes falls on
+// all three alike. It reports each one's
+// entries/s (median per chunk) and the ratios x_writebatch (ImportAbsent
+// over WriteBatch; goal ≥ 0.6) and x_writebatch_read (Import over
+// WriteBatch). Use -benchtime=100x for a million entries each.
+func BenchmarkImportVsWriteBatch(b *testing.B) {
+	const chunk = 10_000
+	ctx := context.Background()
+	plain, hinted := openBench(b), openBench(b)
+	defer plain.Close()
+	defer hinted.Close()
+	db, err := badger.Open(storage.BenchBadgerOptions(b.TempDir()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	absent := make([]bool, chunk)
+	for i := range absent {
+		absent[i] = true
+	}
+	var rPlain, rHinted, rRaw, xHint, xRead []float64
+	for op := 0; b.Loop(); op++ {
+		entries := benchEntries(chunk, "wb"+strconv.Itoa(op))
+		var keys, vals [][]byte
+		for i := range entries {
+			k, v, err := storage.ImportKVs(&entries[i], uint64(op*chunk+i+1), entries[i].CreatedAt)
+			if err != nil {
+				b.Fatal(err)
+			}
+			keys, vals = append(keys, k...), append(vals, v...)
+		}
+		t0 := time.Now()
+		if res, err := hinted.ImportAbsent(ctx, entries, absent); err != nil || res.Added != chunk {
+			b.Fatalf("ImportAbsent: %+v, %v", res, err)
+		}
+		t1 := time.Now()
+		importAll(b, plain, entries)
+		t2 := time.Now()
+		wb := db.NewWriteBatch()
+		for i := range keys {
+			if err := wb.Set(keys[i], vals[i]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := wb.Flush(); err != nil {
+			b.Fatal(err)
+		}
+		t3 := time.Now()
+		h, p, r := chunk/t1.Sub(t0).Seconds(), chunk/t2.Sub(t1).Seconds(), chunk/t3.Sub(t2).Seconds()
+		rHinted, rPlain, rRaw = append(rHinted, h), append(rPlain, p), append(rRaw, r)
+		xHint, xRead = append(xHint, h/r), append(xRead, p/r)
+	}
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(median(rHinted), "absent-entries/s")
+	b.ReportMetric(median(rPlain), "import-entries/s")
+	b.ReportMetric(median(rRaw), "writebatch-entries/s")
+	b.ReportMetric(median(xHint), "x_writebatch")
+	b.ReportMetric(median(xRead), "x_writebatch_read")
+}
+
+// median returns the median of xs (which it sorts), 0 for none.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	slices.Sort(xs)
+	return xs[len(xs)/2]
 }
 
 // BenchmarkTrimLog measures the guard's periodic Trim on a store whose

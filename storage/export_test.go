@@ -53,6 +53,26 @@ func (s *Store) RawGet(key []byte) ([]byte, error) {
 	return v, err
 }
 
+// BenchBadgerOptions returns the Badger options Open uses for an on-disk
+// store in dir with default Options: benchmarks compare the store with
+// raw Badger under the same settings.
+func BenchBadgerOptions(dir string) badger.Options {
+	o := Options{}.withDefaults()
+	return badgerOptions(dir, o, nil, false)
+}
+
+// ImportKVs returns the keys and values Import writes for e, a new
+// contact, as change-log record seq: the entry and its block record.
+func ImportKVs(e *Entry, seq uint64, now time.Time) (keys, vals [][]byte, err error) {
+	key, err := e.check()
+	if err != nil {
+		return nil, nil, err
+	}
+	r := e.record(OpBlock, now)
+	r.Seq = seq
+	return [][]byte{key, appendSeqKey(nil, prefixLog, seq)}, [][]byte{appendEntry(nil, e), encodeRecord(nil, &r)}, nil
+}
+
 // Offsets returns every registered consumer's offset (LogStats has them
 // for callers outside the package).
 func (s *Store) Offsets(ctx context.Context) (map[string]uint64, error) {

@@ -38,6 +38,19 @@ const importChunk = 8192
 // [ErrInvalid] that names its index. Entries with a zero CreatedAt are
 // stored with now (entries itself is not modified).
 func (s *Store) Import(ctx context.Context, entries []Entry) (ImportResult, error) {
+	return s.ImportAbsent(ctx, entries, nil)
+}
+
+// ImportAbsent is [Store.Import] for a caller that knows some contacts have
+// no live entry in the store: absent[i] true says so for entries[i]
+// (absent may be nil, or shorter than entries: the rest are unknown).
+// Those entries are written without the presence read (a lapsed entry
+// is replaced, as Import would). The guard knows it from its filter, which
+// has no false negatives.
+//
+// The hint must be right: an entry wrongly said absent replaces the live
+// entry in the store, without Put's "only if longer" rule.
+func (s *Store) ImportAbsent(ctx context.Context, entries []Entry, absent []bool) (ImportResult, error) {
 	var res ImportResult
 	keys := make([][]byte, len(entries))
 	for i := range entries {
@@ -59,7 +72,11 @@ func (s *Store) Import(ctx context.Context, entries []Entry) (ImportResult, erro
 			return res, err
 		}
 		end := min(start+importChunk, len(entries))
-		if err := s.importChunk(entries[start:end], keys[start:end], &res); err != nil {
+		var hint []bool
+		if start < len(absent) {
+			hint = absent[start:min(end, len(absent))]
+		}
+		if err := s.importChunk(entries[start:end], keys[start:end], hint, &res); err != nil {
 			return res, err
 		}
 	}
@@ -72,11 +89,11 @@ type importPlan struct {
 	clearTomb bool // the contact has a tombstone to delete
 }
 
-func (s *Store) importChunk(entries []Entry, keys [][]byte, res *ImportResult) error {
+func (s *Store) importChunk(entries []Entry, keys [][]byte, absent []bool, res *ImportResult) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	now := s.clock()
-	plan, err := s.planImport(entries, keys, now, res)
+	plan, err := s.planImport(entries, keys, absent, now, res)
 	if err != nil || len(plan) == 0 {
 		return err
 	}
@@ -139,10 +156,11 @@ const (
 
 // planImport decides which entries of a chunk to write: not expired, not
 // repeated in the chunk, no live entry in the store. The lookups (key-only
-// Gets, values read only for entries with an expiry) are split between up
-// to two goroutines, each in its own read transaction; the caller holds
-// the change-log lock, so no entry changes meanwhile.
-func (s *Store) planImport(entries []Entry, keys [][]byte, now time.Time, res *ImportResult) ([]importPlan, error) {
+// Gets, values read only for entries with an expiry; none for an entry
+// absent says is absent) are split between up to two goroutines, each in
+// its own read transaction; the caller holds the change-log lock, so no
+// entry changes meanwhile.
+func (s *Store) planImport(entries []Entry, keys [][]byte, absent []bool, now time.Time, res *ImportResult) ([]importPlan, error) {
 	outcome := make([]uint8, len(entries))
 	seen := make(map[string]struct{}, len(entries))
 	var todo []int // indexes to look up
@@ -157,8 +175,17 @@ func (s *Store) planImport(entries []Entry, keys [][]byte, now time.Time, res *I
 			todo = append(todo, i)
 		}
 	}
+	// Entries known absent need no presence read; only a tombstone to
+	// clear, which costs nothing when the store has few (the usual case:
+	// smallTombSet loads them once).
+	var reads int
+	for _, i := range todo {
+		if i >= len(absent) || !absent[i] {
+			reads++
+		}
+	}
 	workers := 1
-	if len(todo) >= 2048 && runtime.GOMAXPROCS(0) > 1 {
+	if reads >= 2048 && runtime.GOMAXPROCS(0) > 1 {
 		workers = 2
 	}
 	errs := make([]error, workers)
@@ -168,7 +195,7 @@ func (s *Store) planImport(entries []Entry, keys [][]byte, now time.Time, res *I
 		part := todo[min(w*per, len(todo)):min((w+1)*per, len(todo))]
 		wg.Go(func() {
 			errs[w] = s.db.View(func(txn *badger.Txn) error {
-				return s.lookUp(txn, part, keys, now, outcome)
+				return s.lookUp(txn, part, keys, absent, now, outcome)
 			})
 		})
 	}
@@ -191,11 +218,16 @@ func (s *Store) planImport(entries []Entry, keys [][]byte, now time.Time, res *I
 }
 
 // lookUp sets outcome[i] for each i in idx: planPresent when keys[i] has a
-// live entry, else planAdd or planAddClearTomb.
-func (s *Store) lookUp(txn *badger.Txn, idx []int, keys [][]byte, now time.Time, outcome []uint8) error {
+// live entry, else planAdd or planAddClearTomb. keys[i] is not read when
+// absent[i] says it is absent.
+func (s *Store) lookUp(txn *badger.Txn, idx []int, keys [][]byte, absent []bool, now time.Time, outcome []uint8) error {
 	tombs, all := smallTombSet(txn)
 	for _, i := range idx {
-		item, err := txn.Get(keys[i])
+		var item *badger.Item
+		err := badger.ErrKeyNotFound
+		if i >= len(absent) || !absent[i] {
+			item, err = txn.Get(keys[i])
+		}
 		switch {
 		case err == nil:
 			live, err := s.liveItem(item, now)

@@ -943,3 +943,40 @@ func TestStore_RetryStaleDeadLetters(t *testing.T) {
 		t.Errorf("dead letters left: %+v", dls)
 	}
 }
+
+// TestStore_ImportAbsent checks the "known absent" hint: a hinted entry is
+// written without the presence read (so a wrong hint replaces a live
+// entry, as documented, which shows the read was skipped), an unhinted one
+// is read and kept, and a hinted entry's tombstone is still cleared.
+func TestStore_ImportAbsent(t *testing.T) {
+	ctx := t.Context()
+	s := openDisk(t, storage.Options{})
+	mk := func(v, reason string) storage.Entry {
+		return storage.Entry{Contact: normalize.Contact{Kind: normalize.Email, Value: v}, Reason: reason}
+	}
+	for _, v := range []string{"a@example.com", "b@example.com", "t@example.com"} {
+		if _, _, err := s.Put(ctx, mk(v, "old")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Delete(ctx, mk("t@example.com", "").Contact, "local"); err != nil {
+		t.Fatal(err)
+	}
+	entries := []storage.Entry{mk("a@example.com", "new"), mk("b@example.com", "new"), mk("t@example.com", "new"), mk("n@example.com", "new")}
+	res, err := s.ImportAbsent(ctx, entries, []bool{true, false, true}) // n: no hint
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Added != 3 || res.Present != 1 {
+		t.Fatalf("ImportAbsent = %+v; want 3 added (a, t, n), 1 present (b)", res)
+	}
+	for v, want := range map[string]string{"a@example.com": "new", "b@example.com": "old", "t@example.com": "new", "n@example.com": "new"} {
+		e, ok, err := s.Get(ctx, mk(v, "").Contact)
+		if err != nil || !ok || e.Reason != want {
+			t.Errorf("Get(%s) = %q, %v, %v; want reason %q", v, e.Reason, ok, err, want)
+		}
+	}
+	if _, ok, err := s.Tombstone(ctx, mk("t@example.com", "").Contact); ok || err != nil {
+		t.Errorf("t's tombstone after a hinted import: %v, %v; want cleared", ok, err)
+	}
+}
