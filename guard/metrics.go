@@ -144,44 +144,20 @@ type guardInstruments struct {
 func (g *Guard) startMetrics(ctx context.Context) error {
 	m := telemetry.Meter(g.opts.meterProvider, "guard")
 	var ins guardInstruments
-	var err error
-	counter := func(name, unit, desc string) metric.Int64ObservableCounter {
-		if err != nil {
-			return nil
-		}
-		var c metric.Int64ObservableCounter
-		c, err = m.Int64ObservableCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
-		return c
-	}
-	updown := func(name, unit, desc string) metric.Int64ObservableUpDownCounter {
-		if err != nil {
-			return nil
-		}
-		var c metric.Int64ObservableUpDownCounter
-		c, err = m.Int64ObservableUpDownCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
-		return c
-	}
-	gauge := func(name, unit, desc string) metric.Float64ObservableGauge {
-		if err != nil {
-			return nil
-		}
-		var c metric.Float64ObservableGauge
-		c, err = m.Float64ObservableGauge(name, metric.WithUnit(unit), metric.WithDescription(desc))
-		return c
-	}
-	ins.checks = counter("sendguard.checks", "{check}", "Recipient checks, by result (allowed, blocked, invalid, error) and, when blocked, by match (contact, domain).")
-	ins.maybes = counter("sendguard.filter.maybes", "{lookup}", "Store look-ups after a filter or domain-set maybe.")
-	ins.falsePositives = counter("sendguard.filter.false_positives", "{lookup}", "Maybes the store answered not blocked.")
-	ins.storeErrors = counter("sendguard.store.errors", "{error}", "Store look-ups that failed during a check.")
-	ins.blocks = counter("sendguard.blocks", "{block}", "Blocks written, by source.")
-	ins.unblocks = counter("sendguard.unblocks", "{unblock}", "Blocks removed, by source of the unblock.")
-	ins.entries = updown("sendguard.entries", "{entry}", "Blocked contacts in the store (recounted at most every 10 minutes; blocks and unblocks in between are added).")
-	ins.domains = updown("sendguard.domains", "{domain}", "Blocked domains held for the domain check.")
-	ins.lag = updown("sendguard.changelog.lag", "{record}", "Change-log records after each consumer's offset.")
-	ins.fill = gauge("sendguard.filter.fill_ratio", "1", "Fraction of the bloom filter's bits that are set.")
-	ins.fpRate = gauge("sendguard.filter.false_positive_rate", "1", "The bloom filter's estimated false-positive rate now.")
-	if err != nil {
-		return err
+	in := telemetry.NewInstruments(m)
+	ins.checks = in.Counter("sendguard.checks", "{check}", "Recipient checks, by result (allowed, blocked, invalid, error) and, when blocked, by match (contact, domain).")
+	ins.maybes = in.Counter("sendguard.filter.maybes", "{lookup}", "Store look-ups after a filter or domain-set maybe.")
+	ins.falsePositives = in.Counter("sendguard.filter.false_positives", "{lookup}", "Maybes the store answered not blocked.")
+	ins.storeErrors = in.Counter("sendguard.store.errors", "{error}", "Store look-ups that failed during a check.")
+	ins.blocks = in.Counter("sendguard.blocks", "{block}", "Blocks written, by source.")
+	ins.unblocks = in.Counter("sendguard.unblocks", "{unblock}", "Blocks removed, by source of the unblock.")
+	ins.entries = in.UpDown("sendguard.entries", "{entry}", "Blocked contacts in the store (recounted at most every 10 minutes; blocks and unblocks in between are added).")
+	ins.domains = in.UpDown("sendguard.domains", "{domain}", "Blocked domains held for the domain check.")
+	ins.lag = in.UpDown("sendguard.changelog.lag", "{record}", "Change-log records after each consumer's offset.")
+	ins.fill = in.Gauge("sendguard.filter.fill_ratio", "1", "Fraction of the bloom filter's bits that are set.")
+	ins.fpRate = in.Gauge("sendguard.filter.false_positive_rate", "1", "The bloom filter's estimated false-positive rate now.")
+	if in.Err != nil {
+		return in.Err
 	}
 	ins.allowed = metric.WithAttributeSet(attribute.NewSet(attribute.String("result", "allowed")))
 	ins.invalid = metric.WithAttributeSet(attribute.NewSet(attribute.String("result", "invalid")))

@@ -41,37 +41,18 @@ type pendingMemo struct {
 func (e *Engine) registerMetrics() error {
 	m := telemetry.Meter(e.o.meterProvider, "sync")
 	var ins syncInstruments
-	var err error
-	counter := func(name, unit, desc string) metric.Int64ObservableCounter {
-		if err != nil {
-			return nil
-		}
-		var c metric.Int64ObservableCounter
-		c, err = m.Int64ObservableCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
-		return c
-	}
-	updown := func(name, unit, desc string) metric.Int64ObservableUpDownCounter {
-		if err != nil {
-			return nil
-		}
-		var c metric.Int64ObservableUpDownCounter
-		c, err = m.Int64ObservableUpDownCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
-		return c
-	}
-	ins.requests = counter("sendguard.sync.requests", "{request}", "HTTP requests sent to the remote.")
-	ins.rateLimited = counter("sendguard.sync.rate_limited", "{request}", "Requests the remote answered 429 Too Many Requests.")
-	ins.pushed = counter("sendguard.sync.pushed", "{record}", "Change-log records the remote acknowledged.")
-	ins.pulled = counter("sendguard.sync.pulled", "{block}", "New blocks applied from the remote's list.")
-	ins.retries = counter("sendguard.sync.retries", "{request}", "Failed requests to the remote that were retried.")
-	ins.deadLettered = counter("sendguard.sync.dead_lettered", "{record}", "Records moved to the remote's dead letters.")
-	ins.deadLetters = updown("sendguard.sync.dead_letters", "{record}", "The remote's dead letters in the store now.")
-	ins.pending = updown("sendguard.sync.pending", "{record}", "Change-log records still to deliver to the remote.")
-	if err == nil {
-		ins.lastSuccess, err = m.Float64ObservableGauge("sendguard.sync.last_success", metric.WithUnit("s"),
-			metric.WithDescription("When the last pass with the remote completed, in seconds since the Unix epoch."))
-	}
-	if err != nil {
-		return err
+	in := telemetry.NewInstruments(m)
+	ins.requests = in.Counter("sendguard.sync.requests", "{request}", "HTTP requests sent to the remote.")
+	ins.rateLimited = in.Counter("sendguard.sync.rate_limited", "{request}", "Requests the remote answered 429 Too Many Requests.")
+	ins.pushed = in.Counter("sendguard.sync.pushed", "{record}", "Change-log records the remote acknowledged.")
+	ins.pulled = in.Counter("sendguard.sync.pulled", "{block}", "New blocks applied from the remote's list.")
+	ins.retries = in.Counter("sendguard.sync.retries", "{request}", "Failed requests to the remote that were retried.")
+	ins.deadLettered = in.Counter("sendguard.sync.dead_lettered", "{record}", "Records moved to the remote's dead letters.")
+	ins.deadLetters = in.UpDown("sendguard.sync.dead_letters", "{record}", "The remote's dead letters in the store now.")
+	ins.pending = in.UpDown("sendguard.sync.pending", "{record}", "Change-log records still to deliver to the remote.")
+	ins.lastSuccess = in.Gauge("sendguard.sync.last_success", "s", "When the last pass with the remote completed, in seconds since the Unix epoch.")
+	if in.Err != nil {
+		return in.Err
 	}
 	var mu gosync.Mutex // serializes collections' use of memo
 	memo := make(map[string]pendingMemo, len(e.remotes))

@@ -75,3 +75,61 @@ func RegisterFor[T any](m metric.Meter, owner *T, cb func(ctx context.Context, o
 	runtime.AddCleanup(owner, func(r metric.Registration) { _ = r.Unregister() }, reg)
 	return nil
 }
+
+// Instruments creates observable instruments on one meter and keeps the
+// first error, so that a package declares its instruments as a list and
+// checks once. After an error every further call returns nil. An empty
+// unit is OpenTelemetry's default (dimensionless).
+type Instruments struct {
+	m   metric.Meter
+	Err error // the first error met
+}
+
+// NewInstruments returns an Instruments over m.
+func NewInstruments(m metric.Meter) *Instruments { return &Instruments{m: m} }
+
+// keep returns c, or nil after the first error (which it keeps).
+func keep[C any](in *Instruments, c C, err error) C {
+	if err != nil {
+		in.Err = err
+		var none C
+		return none
+	}
+	return c
+}
+
+// Counter is an Int64ObservableCounter.
+func (in *Instruments) Counter(name, unit, desc string) metric.Int64ObservableCounter {
+	if in.Err != nil {
+		return nil
+	}
+	c, err := in.m.Int64ObservableCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
+	return keep(in, c, err)
+}
+
+// UpDown is an Int64ObservableUpDownCounter.
+func (in *Instruments) UpDown(name, unit, desc string) metric.Int64ObservableUpDownCounter {
+	if in.Err != nil {
+		return nil
+	}
+	c, err := in.m.Int64ObservableUpDownCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
+	return keep(in, c, err)
+}
+
+// IntGauge is an Int64ObservableGauge.
+func (in *Instruments) IntGauge(name, unit, desc string) metric.Int64ObservableGauge {
+	if in.Err != nil {
+		return nil
+	}
+	c, err := in.m.Int64ObservableGauge(name, metric.WithUnit(unit), metric.WithDescription(desc))
+	return keep(in, c, err)
+}
+
+// Gauge is a Float64ObservableGauge.
+func (in *Instruments) Gauge(name, unit, desc string) metric.Float64ObservableGauge {
+	if in.Err != nil {
+		return nil
+	}
+	c, err := in.m.Float64ObservableGauge(name, metric.WithUnit(unit), metric.WithDescription(desc))
+	return keep(in, c, err)
+}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/otel/metric"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/sendguard/sendguard/internal/telemetry"
 	"github.com/sendguard/sendguard/internal/telemetry/telemetrytest"
@@ -44,5 +45,23 @@ func TestRegisterFor(t *testing.T) {
 			t.Fatal("still reported after the owner was collected")
 		}
 		runtime.Gosched()
+	}
+}
+
+// TestInstruments_KeepsFirstError: an instrument the SDK refuses (a name
+// that breaks OpenTelemetry's syntax) is reported once, and every later
+// call returns nil without asking the meter again.
+func TestInstruments_KeepsFirstError(t *testing.T) {
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	in := telemetry.NewInstruments(telemetry.Meter(mp, "test"))
+	if c := in.Counter("sendguard.ok", "{x}", "fine"); c == nil || in.Err != nil {
+		t.Fatalf("a valid counter: %v, %v", c, in.Err)
+	}
+	if c := in.UpDown("9 not a name", "{x}", "refused"); c != nil || in.Err == nil {
+		t.Fatalf("an invalid name: %v, err %v; want nil and an error", c, in.Err)
+	}
+	first := in.Err
+	if c := in.Gauge("sendguard.later", "1", "after the error"); c != nil || in.Err != first {
+		t.Fatalf("after an error: %v, err %v; want nil and the first error kept", c, in.Err)
 	}
 }

@@ -14,40 +14,16 @@ import (
 // collection time only): nothing is recorded on the replication path.
 func (m *Member) registerMetrics() (metric.Registration, error) {
 	meter := telemetry.Meter(m.cfg.MeterProvider, "sync/fleet")
-	applied, err := meter.Int64ObservableGauge("sendguard.fleet.applied", metric.WithUnit("{message}"),
-		metric.WithDescription("The last stream sequence number this member applied."))
-	if err != nil {
-		return nil, err
-	}
-	lag, err := meter.Int64ObservableUpDownCounter("sendguard.fleet.lag", metric.WithUnit("{message}"),
-		metric.WithDescription("Messages in the fleet's stream after the last one this member applied, as last seen."))
-	if err != nil {
-		return nil, err
-	}
-	unpublished, err := meter.Int64ObservableUpDownCounter("sendguard.fleet.unpublished", metric.WithUnit("{change}"),
-		metric.WithDescription("Local changes read from the change log and not yet acknowledged by the stream."))
-	if err != nil {
-		return nil, err
-	}
-	appliedChanges, err := meter.Int64ObservableCounter("sendguard.fleet.applied_changes", metric.WithUnit("{change}"),
-		metric.WithDescription("Other members' changes that changed this guard, since Run started."))
-	if err != nil {
-		return nil, err
-	}
-	connected, err := meter.Int64ObservableGauge("sendguard.fleet.connected",
-		metric.WithDescription("1 if the member's last publish or heartbeat reached the NATS server, else 0."))
-	if err != nil {
-		return nil, err
-	}
-	holder, err := meter.Int64ObservableGauge("sendguard.fleet.lease_held",
-		metric.WithDescription("1 while this member holds the fleet's vendor lease (runs the vendor sync), else 0."))
-	if err != nil {
-		return nil, err
-	}
-	members, err := meter.Int64ObservableGauge("sendguard.fleet.members", metric.WithUnit("{member}"),
-		metric.WithDescription("Members whose heartbeat is less than 30s old, as last seen."))
-	if err != nil {
-		return nil, err
+	in := telemetry.NewInstruments(meter)
+	applied := in.IntGauge("sendguard.fleet.applied", "{message}", "The last stream sequence number this member applied.")
+	lag := in.UpDown("sendguard.fleet.lag", "{message}", "Messages in the fleet's stream after the last one this member applied, as last seen.")
+	unpublished := in.UpDown("sendguard.fleet.unpublished", "{change}", "Local changes read from the change log and not yet acknowledged by the stream.")
+	appliedChanges := in.Counter("sendguard.fleet.applied_changes", "{change}", "Other members' changes that changed this guard, since Run started.")
+	connected := in.IntGauge("sendguard.fleet.connected", "", "1 if the member's last publish or heartbeat reached the NATS server, else 0.")
+	holder := in.IntGauge("sendguard.fleet.lease_held", "", "1 while this member holds the fleet's vendor lease (runs the vendor sync), else 0.")
+	members := in.IntGauge("sendguard.fleet.members", "{member}", "Members whose heartbeat is less than 30s old, as last seen.")
+	if in.Err != nil {
+		return nil, in.Err
 	}
 	return meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		st := m.Stats()
