@@ -355,11 +355,17 @@ func afterType(v string) string {
 }
 
 // address reads an address field: "rfc822; ann@example.com",
-// "<ann@example.com>", "ann@example.com (comment)".
+// "<ann@example.com>", "ann@example.com (comment)", and a whole address
+// in double quotes ("rfc822; \"ann@example.com\"", as some MTAs write it):
+// the quotes go, or the recipient would not read as an address and its
+// bounce would block nobody.
 func address(v string) string {
 	v = afterType(v)
 	v = firstWord(v)
 	v = strings.TrimSuffix(strings.TrimPrefix(v, "<"), ">")
+	if len(v) > 2 && v[0] == '"' && v[len(v)-1] == '"' && strings.Count(v, `"`) == 2 {
+		v = v[1 : len(v)-1]
+	}
 	if !strings.Contains(v, "@") {
 		return ""
 	}

@@ -140,6 +140,19 @@ func TestParseFeedback_Success(t *testing.T) {
 	}
 }
 
+// TestParseFeedback_QuotedRecipient: a Final-Recipient whose whole
+// address is quoted, or in angle brackets, reads as the bare address.
+func TestParseFeedback_QuotedRecipient(t *testing.T) {
+	for _, field := range []string{`rfc822; "ann@example.com"`, `rfc822;<ann@example.com>`, `rfc822; ann@example.com (Ann)`} {
+		in := "Content-Type: multipart/report; report-type=delivery-status; boundary=b\n\n--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; a.example\n\nFinal-Recipient: " +
+			field + "\nAction: failed\nStatus: 5.1.1\n\n--b--\n"
+		fb, err := optout.ParseFeedback(strings.NewReader(in))
+		if err != nil || fb.Type != optout.HardBounce || !slices.Equal(fb.Recipients, []string{"ann@example.com"}) {
+			t.Errorf("Final-Recipient: %s: %+v, %v; want a hard bounce for ann@example.com", field, fb, err)
+		}
+	}
+}
+
 func TestParseFeedback_TooLarge(t *testing.T) {
 	// The status part comes after MaxFeedbackSize bytes of notification.
 	var b strings.Builder
